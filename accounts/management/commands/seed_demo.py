@@ -1,0 +1,52 @@
+"""`manage.py seed_demo`: demo organization and people, safe to run again and again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import services
+from accounts.models import Membership, Organization, User
+from accounts.roles import Role
+
+DEMO_PASSWORD = "atende-demo-2026"
+DEMO_ORGANIZATION = ("Escola Atende Demo", "escola-atende-demo")
+
+# (email, display name, organization role or None, is platform staff, what they are for)
+DEMO_PEOPLE: list[tuple[str, str, str | None, bool, str]] = [
+    ("staff@atende.test", "Sofia Staff", None, True, "platform super admin (/admin/)"),
+    ("admin@atende.test", "Ana Admin", Role.ORG_ADMIN, False, "organization admin"),
+    ("agent1@atende.test", "Bruno Agente", Role.AGENT, False, "agent"),
+    ("agent2@atende.test", "Carla Agente", Role.AGENT, False, "agent"),
+    ("viewer@atende.test", "Davi Leitor", Role.VIEWER, False, "viewer"),
+    ("professional@atende.test", "Dra. Helena Souza", None, False, "professional"),
+    ("client@atende.test", "Igor Cliente", None, False, "client"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or top up) the demo organization and demo logins, then print the logins."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        organization = Organization.objects.filter(slug=DEMO_ORGANIZATION[1]).first()
+        if organization is None:
+            organization = Organization.objects.create(
+                name=DEMO_ORGANIZATION[0], slug=DEMO_ORGANIZATION[1]
+            )
+        for email, name, role, is_staff, _purpose in DEMO_PEOPLE:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = services.user_create(email=email, password=DEMO_PASSWORD, display_name=name)
+                if is_staff:
+                    user.is_staff = user.is_superuser = True
+                    user.save(update_fields=["is_staff", "is_superuser"])
+            if role and not Membership.objects.filter(organization=organization, user=user).exists():
+                services.membership_create(organization=organization, user=user, role=role)
+
+        self.stdout.write(self.style.SUCCESS(f"Demo organization: {organization.name}"))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for email, _name, _role, _staff, purpose in DEMO_PEOPLE:
+            self.stdout.write(f"  {email:<28} {purpose}")

@@ -1,0 +1,71 @@
+"""Reads that apply visibility rules for users, organizations and memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.models import Membership, Organization, User
+from accounts.roles import Capability, role_can
+from core.exceptions import NotFoundError
+
+
+def membership_get(*, user: Any, organization_id: int) -> Membership | None:
+    """The user's membership in the organization, or None (also for anonymous users)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Membership.objects.select_related("organization")
+        .filter(user_id=user.pk, organization_id=organization_id)
+        .first()
+    )
+
+
+def membership_get_or_404(*, user: Any, organization_id: int) -> Membership:
+    """Like membership_get, but an outsider gets the same not-found as a missing org."""
+    membership = membership_get(user=user, organization_id=organization_id)
+    if membership is None:
+        raise NotFoundError()
+    return membership
+
+
+def user_memberships(*, user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name", "organization_id")
+    )
+
+
+def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
+    return Organization.objects.filter(memberships__user=user).order_by("name", "id")
+
+
+def membership_list_for_organization(*, actor: User, organization_id: int) -> QuerySet[Membership]:
+    """Members of an organization, for a member allowed to see them; otherwise not found."""
+    membership = membership_get_or_404(user=actor, organization_id=organization_id)
+    if not role_can(membership.role, Capability.VIEW_MEMBERS):
+        raise NotFoundError()
+    return (
+        Membership.objects.filter(organization_id=organization_id)
+        .select_related("user")
+        .order_by("user__display_name", "user__email", "id")
+    )
+
+
+def membership_get_in_organization(*, organization_id: int, membership_id: int) -> Membership:
+    try:
+        return Membership.objects.select_related("user", "organization").get(
+            pk=membership_id, organization_id=organization_id
+        )
+    except Membership.DoesNotExist as exc:
+        raise NotFoundError() from exc
+
+
+def user_can_follow_organization(user: Any, key: str) -> bool:
+    """Topic check for ``accounts.organization.<id>``: members with the capability."""
+    if not key.isdigit():
+        return False
+    membership = membership_get(user=user, organization_id=int(key))
+    return membership is not None and role_can(membership.role, Capability.FOLLOW_ORGANIZATION)

@@ -1,0 +1,33 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog, set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import views
+from core.health import healthz
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Unknown API paths answer in the API's error shape, in DEBUG too.
+    re_path(r"^api/", views.not_found),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("jsi18n/", JavaScriptCatalog.as_view(domain="djangojs"), name="javascript-catalog"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    # Every other path that is not an API or a file belongs to the web app's router.
+    re_path(
+        r"^(?!api/|_allauth/|admin/|static/|media/|ws/|jsi18n/|i18n/|healthz).*$",
+        views.app_shell,
+        name="app",
+    ),
+]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.internal_error"

@@ -1,0 +1,57 @@
+"""Views of the composition root: the web app shell and error pages in the API's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.defaults import page_not_found, server_error
+
+from core.exceptions import json_error_response
+
+API_PREFIXES = ("/api/", "/_allauth/")
+
+
+@ensure_csrf_cookie
+def app_shell(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    """The single page of the web app; it fetches everything else from the API."""
+    from accounts.api.views import _me_payload
+
+    user = _me_payload(request.user) if request.user.is_authenticated else None
+    app_config = {
+        "language": translation.get_language(),
+        "languages": [[code, str(name)] for code, name in settings.LANGUAGES],
+        "ws_path": "/ws/",
+        "api_base": "/api/v1",
+        "auth_base": "/_allauth/browser/v1",
+        "set_language_url": "/i18n/setlang/",
+        "user": user,
+    }
+    return render(request, "app.html", {"app_config": app_config})
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error_response("not_found", _("Not found."), 404)
+    return page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def internal_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return json_error_response("server_error", _("Something went wrong on our side."), 500)
+    return server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return json_error_response(
+        "csrf_failed", _("The request is missing a valid CSRF token. Reload the page."), 403
+    )

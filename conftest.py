@@ -1,0 +1,49 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from config.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True)
+def _test_defaults(settings: Any) -> Iterator[None]:
+    # Hashing with MD5 keeps the suite fast; production keeps Django's PBKDF2 default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks run in the test's own process, so tests see their effects at once; the
+    # broker-backed path is proven separately by the tests marked `broker`.
+    celery_app.conf.task_always_eager = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Records every message realtime sends to a group, and still sends it.
+
+    Combine with ``django_capture_on_commit_callbacks(execute=True)``: messages go out only
+    after commit, so a test without it sees none.
+    """
+    from realtime import publish
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+    original = publish._send
+
+    def spy(group: str, message: dict[str, Any]) -> None:
+        sent.append((group, message))
+        original(group, message)
+
+    monkeypatch.setattr(publish, "_send", spy)
+    return sent

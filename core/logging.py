@@ -1,0 +1,16 @@
+"""Request ids carried through logs: one id per request, visible in every log line."""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record so formatters can always print it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True

@@ -1,0 +1,58 @@
+"""Send events to WebSocket groups, only after the surrounding transaction commits.
+
+Events describe committed state. Sending one from inside a transaction that later rolls back
+would tell clients about something that never happened, so every send waits for the commit
+(``transaction.on_commit``). Delivery is at most once: clients resync through REST after a
+reconnect, so a send that fails (the channel layer is down) is logged and dropped, and never
+turns a committed request into an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# The consumer handler that relays these messages to the socket: RealtimeConsumer.realtime_event.
+RELAY_TYPE = "realtime.event"
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.exception("realtime publish failed", extra={"group": group, "event": message["event"]})
+
+
+def publish_on_commit(group: str, event: str, payload: dict[str, Any]) -> None:
+    """Queue ``{"type": event, "data": payload}`` for ``group`` once the transaction commits.
+
+    The payload is serialized here, at the call site, so a value that is not JSON-able fails
+    the code that built it (in tests, at once) instead of the socket later. Outside a
+    transaction the event goes out immediately.
+    """
+    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    message = {"type": RELAY_TYPE, "event": event, "data": data}
+    transaction.on_commit(lambda: _send(group, message))
+
+
+def revoke_topic_on_commit(user_id: int, topic: str) -> None:
+    """After commit, unsubscribe every socket of ``user_id`` from ``topic``.
+
+    Used when access ends (a member is removed) so an open socket stops receiving a topic its
+    user may no longer follow, without waiting for a reconnect.
+    """
+    from realtime.registry import user_group
+
+    message = {"type": "realtime.revoke", "event": "realtime.revoke", "topic": topic}
+    transaction.on_commit(lambda: _send(user_group(user_id), message))

@@ -1,0 +1,125 @@
+// Transport for the REST API and the other same-origin HTTP endpoints.
+//
+// The browser app keeps no token anywhere (DESIGN §10): it is authenticated by the session
+// cookie, so every request is same-origin with credentials, and every unsafe request carries
+// Django's CSRF token, read fresh from the cookie each time (signing in may rotate it).
+//
+// This module has no user-facing text: it turns every failure into an ApiError with a stable
+// `code`, and the screens decide what to say (components.js `errorText`).
+
+import { config } from './config.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A failed request, in the API's one error shape: {"code", "message", "extra"}. */
+export class ApiError extends Error {
+  /**
+   * @param {{status: number, code: string, message?: string, extra?: object}} details
+   */
+  constructor({ status, code, message = '', extra = {} }) {
+    super(message || code);
+    this.name = 'ApiError';
+    /** HTTP status, or 0 when the server could not be reached. */
+    this.status = status;
+    this.code = code;
+    /** The server's message, already in the person's language; may be empty. */
+    this.message = message;
+    this.extra = extra || {};
+  }
+
+  /** Field errors of a validation error: {"field": ["message", ...]}. */
+  get fields() {
+    return this.extra.fields || {};
+  }
+}
+
+/** Listeners told when the server says the session is gone, so the app can sign out. */
+const unauthorizedListeners = new Set();
+
+/** @param {() => void} listener @returns {() => void} unsubscribe */
+export function onUnauthorized(listener) {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+}
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
+/**
+ * Send a request and parse the JSON answer, without judging the status. The allauth
+ * endpoints answer in their own shape, so auth.js interprets those itself.
+ *
+ * @param {string} url
+ * @param {{method?: string, json?: unknown, form?: Record<string,string>, signal?: AbortSignal}} options
+ * @returns {Promise<{status: number, ok: boolean, body: any}>}
+ */
+export async function send(url, { method = 'GET', json, form, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  let body;
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    body = new URLSearchParams(form);
+  }
+  if (!SAFE_METHODS.has(method)) headers['X-CSRFToken'] = csrfToken();
+
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body, signal, credentials: 'same-origin' });
+  } catch (error) {
+    // Leaving a screen aborts its requests; that is not a failure anyone should hear about.
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError({ status: 0, code: 'network_error' });
+  }
+
+  let parsed = null;
+  const type = response.headers.get('Content-Type') || '';
+  if (response.status !== 204 && type.includes('application/json')) {
+    try {
+      parsed = await response.json();
+    } catch {
+      parsed = null;
+    }
+  }
+  return { status: response.status, ok: response.ok, body: parsed };
+}
+
+/**
+ * Call our REST API (relative to `api_base`) and return the parsed body, or throw ApiError.
+ * @param {string} method @param {string} path e.g. "/me/"
+ * @param {{json?: unknown, signal?: AbortSignal}} [options]
+ */
+export async function apiRequest(method, path, { json, signal } = {}) {
+  const { status, ok, body } = await send(config.api_base + path, { method, json, signal });
+  if (ok) return body;
+
+  const error =
+    body && typeof body.code === 'string'
+      ? new ApiError({ status, code: body.code, message: body.message, extra: body.extra })
+      : new ApiError({ status, code: status >= 500 ? 'server_error' : 'unexpected_response' });
+  // With JWT authentication listed first DRF answers 401 to a request without credentials;
+  // accept 403 `not_authenticated` too so a settings change does not silently break this.
+  if (status === 401 || (status === 403 && error.code === 'not_authenticated')) {
+    unauthorizedListeners.forEach((listener) => listener());
+  }
+  throw error;
+}
+
+export const api = {
+  get: (path, options) => apiRequest('GET', path, options),
+  post: (path, json, options) => apiRequest('POST', path, { ...options, json }),
+  patch: (path, json, options) => apiRequest('PATCH', path, { ...options, json }),
+  delete: (path, options) => apiRequest('DELETE', path, options),
+};
+
+/**
+ * POST a form-encoded body to a same-origin Django view (e.g. set_language).
+ * @param {string} url @param {Record<string,string>} fields
+ */
+export async function postForm(url, fields) {
+  const { status, ok } = await send(url, { method: 'POST', form: fields });
+  if (!ok) throw new ApiError({ status, code: status >= 500 ? 'server_error' : 'unexpected_response' });
+}

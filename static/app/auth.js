@@ -1,0 +1,107 @@
+// Who is signed in, and the allauth headless "browser" endpoints that change it.
+//
+// allauth answers in its own envelope ({"status", "data", "meta", "errors"}), not in the
+// API's error shape, so this module translates its failures into ApiError: screens then
+// handle every form error the same way, whichever backend produced it.
+
+import { config } from './config.js';
+import { api, ApiError, send } from './api.js';
+
+let currentUser = config.user || null;
+const userListeners = new Set();
+
+/** The /me payload of the signed-in person, or null. */
+export function getUser() {
+  return currentUser;
+}
+
+/** @param {object|null} user */
+export function setUser(user) {
+  currentUser = user;
+  userListeners.forEach((listener) => listener(user));
+}
+
+/** @param {(user: object|null) => void} listener @returns {() => void} unsubscribe */
+export function onUserChange(listener) {
+  userListeners.add(listener);
+  return () => userListeners.delete(listener);
+}
+
+/** The person's membership in an organization, or undefined. @param {number} organizationId */
+export function membershipIn(organizationId) {
+  return currentUser?.memberships?.find((m) => m.organization.id === organizationId);
+}
+
+/** Re-read /me (memberships and preferences change elsewhere) and publish it. */
+export async function loadMe() {
+  const me = await api.get('/me/');
+  setUser(me);
+  return me;
+}
+
+/** @param {Record<string, unknown>} changes any of display_name, phone, language, time_zone */
+export async function updateMe(changes) {
+  const me = await api.patch('/me/', changes);
+  setUser(me);
+  return me;
+}
+
+/**
+ * Turn a non-2xx allauth answer into an ApiError shaped like our own validation errors:
+ * errors with a `param` become `extra.fields[param]`, the others become the message.
+ */
+function allauthError(status, body) {
+  const errors = (body && body.errors) || [];
+  const fields = {};
+  const general = [];
+  for (const error of errors) {
+    if (error.param) (fields[error.param] ||= []).push(error.message);
+    else general.push(error.message);
+  }
+  if (status === 400) {
+    return new ApiError({ status, code: 'validation_error', message: general.join(' '), extra: { fields } });
+  }
+  if (status === 401) {
+    // Credentials were accepted but another step is pending (e.g. a mandatory e-mail
+    // verification or a second factor), which this screen set does not offer yet.
+    const flows = (body && body.data && body.data.flows) || [];
+    const pending = flows.find((flow) => flow.is_pending);
+    return new ApiError({ status, code: 'auth.flow_pending', extra: { flow: pending ? pending.id : null } });
+  }
+  if (status === 403) return new ApiError({ status, code: 'auth.signup_closed' });
+  if (status === 429) return new ApiError({ status, code: 'too_many_requests' });
+  return new ApiError({ status, code: status >= 500 ? 'server_error' : 'unexpected_response' });
+}
+
+async function authRequest(method, path, json) {
+  return send(config.auth_base + path, { method, json });
+}
+
+/**
+ * Sign in with e-mail and password, then load the full /me payload.
+ * @param {{email: string, password: string}} credentials
+ */
+export async function signIn({ email, password }) {
+  const { status, body } = await authRequest('POST', '/auth/login', { email, password });
+  // 409 means this browser already has a session (e.g. signed in from another tab): the
+  // person is where they wanted to be, so carry on rather than showing an error.
+  if (status !== 200 && status !== 409) throw allauthError(status, body);
+  return loadMe();
+}
+
+/**
+ * Create an account and sign in (e-mail verification is optional for now).
+ * @param {{email: string, password: string, display_name: string}} details
+ */
+export async function signUp({ email, password, display_name }) {
+  const { status, body } = await authRequest('POST', '/auth/signup', { email, password, display_name });
+  if (status !== 200 && status !== 409) throw allauthError(status, body);
+  return loadMe();
+}
+
+/** End the session. allauth answers 401 ("no longer authenticated") on success. */
+export async function signOut() {
+  const { status, body } = await authRequest('DELETE', '/auth/session');
+  if (status !== 401) throw allauthError(status, body);
+  setUser(null);
+}

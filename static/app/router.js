@@ -1,0 +1,183 @@
+// A History API router: real URLs (Django serves app.html for each of them), links that are
+// plain <a href> elements, and Back/Forward that work.
+//
+// Each screen module exports `render(context)`. It draws into context.main and may register
+// cleanups and a resync hook; the router runs the cleanups, aborts the screen's pending
+// requests and clears its hook when the person leaves the screen.
+
+import { PRODUCT_NAME } from './config.js';
+import { getUser } from './auth.js';
+import { gettext, interpolate } from './i18n.js';
+import { socket } from './socket.js';
+import * as home from './screens/home.js';
+import * as members from './screens/members.js';
+import * as notFound from './screens/notfound.js';
+import * as profile from './screens/profile.js';
+import * as signIn from './screens/signin.js';
+import * as signUp from './screens/signup.js';
+
+/** access: who may see the screen; the others are redirected (see guard()). */
+const routes = [
+  { pattern: /^\/$/, screen: home, access: 'signed-in' },
+  { pattern: /^\/signin$/, screen: signIn, access: 'anonymous' },
+  { pattern: /^\/signup$/, screen: signUp, access: 'anonymous' },
+  { pattern: /^\/profile$/, screen: profile, access: 'signed-in' },
+  { pattern: /^\/organizations\/(?<organizationId>\d+)\/members$/, screen: members, access: 'signed-in' },
+];
+
+/**
+ * The links the navigation shows: only screens this person can use.
+ * @param {object|null} user
+ * @returns {{href: string, label: string}[]}
+ */
+export function navItems(user) {
+  if (!user) {
+    return [
+      { href: '/signin', label: gettext('Sign in') },
+      { href: '/signup', label: gettext('Sign up') },
+    ];
+  }
+  return [
+    { href: '/', label: gettext('Home') },
+    ...(user.memberships || []).map((membership) => ({
+      href: `/organizations/${membership.organization.id}/members`,
+      label: interpolate(gettext('%(organization)s members'), { organization: membership.organization.name }),
+    })),
+    { href: '/profile', label: gettext('Profile') },
+  ];
+}
+
+/**
+ * A `next` value is only followed when it is a path on this site, so a crafted sign-in link
+ * cannot send someone elsewhere after they type their password.
+ * @param {string|null} next
+ */
+export function safeNext(next) {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+}
+
+const routeListeners = new Set();
+let main = null;
+let leaveScreen = () => {};
+
+/** @param {(path: string) => void} listener called after every route change */
+export function onRouteChange(listener) {
+  routeListeners.add(listener);
+}
+
+/**
+ * Go to a same-site URL.
+ * @param {string} url e.g. "/profile" or "/signin?next=%2Fprofile"
+ * @param {{replace?: boolean}} [options]
+ */
+export function navigate(url, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  render({ moveFocus: true, scroll: !replace });
+}
+
+/** @param {HTMLElement} mainElement where screens draw */
+export function startRouter(mainElement) {
+  main = mainElement;
+  document.addEventListener('click', interceptLinks);
+  window.addEventListener('popstate', () => render({ moveFocus: true, scroll: false }));
+  render({ moveFocus: false, scroll: false });
+}
+
+/** Re-run the guards for the current URL, e.g. after signing in or out. */
+export function refresh() {
+  render({ moveFocus: true, scroll: false });
+}
+
+/** Let same-site links change screens without a page load; leave everything else alone. */
+function interceptLinks(event) {
+  if (event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // new tab etc.
+  const link = event.target.closest('a[href]');
+  if (!link || link.target || link.hasAttribute('download') || link.dataset.reload !== undefined) return;
+  const url = new URL(link.href);
+  if (url.origin !== window.location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/admin/')) return;
+  event.preventDefault();
+  navigate(url.pathname + url.search + url.hash);
+}
+
+/** Where a person who may not see `route` goes instead, or null when they may. */
+function guard(route, path, query) {
+  const user = getUser();
+  if (route.access === 'signed-in' && !user) {
+    return path === '/' ? '/signin' : `/signin?next=${encodeURIComponent(path + window.location.search)}`;
+  }
+  if (route.access === 'anonymous' && user) return safeNext(query.get('next'));
+  return null;
+}
+
+function render({ moveFocus, scroll }) {
+  const { pathname, search } = window.location;
+  // One spelling per screen: "/profile/" is "/profile".
+  if (pathname.length > 1 && pathname.endsWith('/')) {
+    history.replaceState(null, '', pathname.replace(/\/+$/, '') + search);
+    return render({ moveFocus, scroll });
+  }
+  const query = new URLSearchParams(search);
+  let route = null;
+  let params = {};
+  for (const candidate of routes) {
+    const match = candidate.pattern.exec(pathname);
+    if (match) {
+      route = candidate;
+      params = match.groups || {};
+      break;
+    }
+  }
+  if (route) {
+    const redirect = guard(route, pathname, query);
+    if (redirect) {
+      history.replaceState(null, '', redirect);
+      return render({ moveFocus, scroll });
+    }
+  }
+
+  leaveScreen();
+  const controller = new AbortController();
+  const cleanups = [];
+  leaveScreen = () => {
+    controller.abort();
+    socket.setResyncHook(null);
+    cleanups.splice(0).reverse().forEach((cleanup) => cleanup());
+  };
+
+  main.replaceChildren();
+  const screen = route ? route.screen : notFound;
+  screen.render({
+    main,
+    params,
+    query,
+    signal: controller.signal,
+    navigate,
+    /** @param {string} title */
+    setTitle(title) {
+      document.title = interpolate(gettext('%(page)s · %(product)s'), { page: title, product: PRODUCT_NAME });
+    },
+    /** @param {() => void} cleanup run when leaving the screen */
+    onCleanup(cleanup) {
+      cleanups.push(cleanup);
+    },
+    /** @param {() => void} hook re-read the screen's data after the socket reconnects */
+    onResync(hook) {
+      socket.setResyncHook(hook);
+    },
+  });
+
+  if (scroll) window.scrollTo(0, 0);
+  // After a navigation, start keyboard and screen-reader users at the new screen's heading,
+  // as a page load would; on the first load the browser's own focus handling is right.
+  if (moveFocus) {
+    const heading = main.querySelector('h1');
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: !scroll });
+    }
+  }
+  routeListeners.forEach((listener) => listener(pathname));
+}

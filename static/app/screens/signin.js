@@ -1,0 +1,44 @@
+// Sign in with e-mail and password.
+
+import { signIn } from '../auth.js';
+import { clearFormError, field, formAlert, h, showFormError, whileBusy } from '../components.js';
+import { gettext } from '../i18n.js';
+import { safeNext } from '../router.js';
+
+export function render({ main, query, navigate, setTitle }) {
+  setTitle(gettext('Sign in'));
+  const email = field({ label: gettext('E-mail'), name: 'email', type: 'email', autocomplete: 'email', required: true });
+  const password = field({
+    label: gettext('Password'),
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const fields = [email, password];
+  const alert = formAlert();
+  const submit = h('button', { type: 'submit', class: 'button primary' }, gettext('Sign in'));
+
+  const form = h('form', { class: 'stack' }, alert, email.wrapper, password.wrapper, submit);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearFormError(fields, alert);
+    try {
+      await whileBusy(submit, () => signIn({ email: email.input.value.trim(), password: password.input.value }));
+      navigate(safeNext(query.get('next')), { replace: true });
+    } catch (error) {
+      password.input.value = '';
+      showFormError(fields, alert, error);
+    }
+  });
+
+  main.append(
+    h(
+      'section',
+      { class: 'card narrow' },
+      h('h1', null, gettext('Sign in')),
+      form,
+      h('p', null, gettext('New here?'), ' ', h('a', { href: '/signup' }, gettext('Create an account'))),
+    ),
+  );
+}

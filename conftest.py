@@ -21,7 +21,6 @@ def _test_defaults(settings: Any) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     cache.clear()
     yield
-    cache.clear()
 
 
 @pytest.fixture

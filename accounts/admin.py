@@ -30,7 +30,15 @@ class UserAdmin(BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "display_name", "phone", "language", "is_staff", "is_active", "created_at")
+    list_display = (
+        "email",
+        "display_name",
+        "phone",
+        "language",
+        "is_staff",
+        "is_active",
+        "created_at",
+    )
     list_filter = ("is_staff", "is_superuser", "is_active", "language")
     search_fields = ("email", "display_name", "phone")
     readonly_fields = ("created_at", "updated_at", "last_login")

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import events
 from accounts.models import Membership, Organization, User
@@ -18,7 +19,7 @@ PROFILE_FIELDS = frozenset({"display_name", "phone", "language", "time_zone"})
 
 class LastOrgAdminError(ConflictError):
     code = "accounts.last_org_admin"
-    default_message = "An organization needs at least one organization admin."
+    default_message = gettext_lazy("An organization needs at least one organization admin.")
 
 
 def user_create(*, email: str, password: str | None, display_name: str = "", **fields: Any) -> User:
@@ -35,7 +36,9 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     """Change the profile fields named in ``data`` (already validated); returns the user."""
     unknown = set(data) - PROFILE_FIELDS
     if unknown:
-        raise ApplicationError(code="accounts.unknown_profile_field", extra={"fields": sorted(unknown)})
+        raise ApplicationError(
+            code="accounts.unknown_profile_field", extra={"fields": sorted(unknown)}
+        )
     for name, value in data.items():
         setattr(user, name, value)
     if data:

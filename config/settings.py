@@ -134,15 +134,16 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------
 
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-    ),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # The browser tests run a real server process next to pytest, so the test database has
     # to be a file both processes can open (SQLite's default test database is in memory).
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
+    _sqlite_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(_sqlite_file.with_name(f"test_{_sqlite_file.name}"))
+    }
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         # WAL lets the server process read while another process writes.
         {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
@@ -359,6 +360,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # Joining the browsers' HSTS preload list is a one-way decision per domain, taken by
+    # whoever owns the domain (SECURE_HSTS_PRELOAD=true), not a default of the code.
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -400,3 +404,6 @@ LOGGING = {
     },
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+
+# django-guardian would otherwise insert an "AnonymousUser" row into our users table.
+ANONYMOUS_USER_NAME = None

@@ -25,7 +25,11 @@ def app_shell(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     user = _me_payload(request.user) if request.user.is_authenticated else None
     app_config = {
         "language": translation.get_language(),
-        "languages": [[code, str(name)] for code, name in settings.LANGUAGES],
+        # Each language in its own words, so a person finds theirs whatever is showing now.
+        "languages": [
+            [code, translation.get_language_info(code)["name_local"]]
+            for code, _name in settings.LANGUAGES
+        ],
         "ws_path": "/ws/",
         "api_base": "/api/v1",
         "auth_base": "/_allauth/browser/v1",

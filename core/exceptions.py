@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -28,7 +29,7 @@ class ApplicationError(Exception):
 
     code: str = "application_error"
     status_code: int = status.HTTP_400_BAD_REQUEST
-    default_message: str = "The operation could not be completed."
+    default_message: Any = gettext_lazy("The operation could not be completed.")
 
     def __init__(
         self,
@@ -38,7 +39,7 @@ class ApplicationError(Exception):
         extra: dict[str, Any] | None = None,
         status_code: int | None = None,
     ) -> None:
-        self.message = message or _(self.default_message)
+        self.message = message or str(self.default_message)
         if code is not None:
             self.code = code
         if status_code is not None:
@@ -52,7 +53,7 @@ class NotFoundError(ApplicationError):
 
     code = "not_found"
     status_code = status.HTTP_404_NOT_FOUND
-    default_message = "Not found."
+    default_message = gettext_lazy("Not found.")
 
 
 class PermissionDeniedError(ApplicationError):
@@ -60,7 +61,7 @@ class PermissionDeniedError(ApplicationError):
 
     code = "permission_denied"
     status_code = status.HTTP_403_FORBIDDEN
-    default_message = "You do not have permission to perform this action."
+    default_message = gettext_lazy("You do not have permission to perform this action.")
 
 
 class ConflictError(ApplicationError):
@@ -68,7 +69,7 @@ class ConflictError(ApplicationError):
 
     code = "conflict"
     status_code = status.HTTP_409_CONFLICT
-    default_message = "The request conflicts with the current state."
+    default_message = gettext_lazy("The request conflicts with the current state.")
 
 
 def error_body(code: str, message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from core.logging import request_id_var
 
@@ -27,7 +27,9 @@ class RequestIdMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]):
+    def __init__(
+        self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
+    ):
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
@@ -37,21 +39,19 @@ class RequestIdMiddleware:
         if self.is_async:
             return self.__acall__(request)
         request_id = _request_id(request)
-        token = request_id_var.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
-        assert isinstance(response, HttpResponse)
+        # Not reset on the way out: Django logs the response ("Not Found: /x") after the
+        # middleware chain returns, and that line must carry the id too. Each request sets
+        # its own id first, and under ASGI each request runs in its own context anyway.
+        request_id_var.set(request_id)
+        response = self.get_response(request)
+        # Streaming and file responses (WhiteNoise) are HttpResponseBase, not HttpResponse.
+        assert isinstance(response, HttpResponseBase)
         response["X-Request-ID"] = request_id
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         request_id = _request_id(request)
-        token = request_id_var.set(request_id)
-        try:
-            response = await self.get_response(request)  # type: ignore[misc]
-        finally:
-            request_id_var.reset(token)
+        request_id_var.set(request_id)
+        response = await self.get_response(request)  # type: ignore[misc]
         response["X-Request-ID"] = request_id
         return response

@@ -62,7 +62,8 @@ class EmbeddedBeat:
     def run_entry(self, entry: Entry) -> bool:
         """Run one entry's task now, in this thread. Returns whether it succeeded."""
         task = self.app.tasks[entry.task]
-        result = task.apply(args=entry.args, kwargs=entry.kwargs)
+        # throw=False: a failure is reported here instead of raised, even with eager propagation on.
+        result = task.apply(args=entry.args, kwargs=entry.kwargs, throw=False)
         if result.failed():
             logger.error(
                 "scheduled task failed",

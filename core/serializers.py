@@ -21,9 +21,7 @@ class StrictInputMixin:
             known = set(self.fields)  # type: ignore[attr-defined]
             unknown = sorted(str(name) for name in data if name not in known)
             if unknown:
-                raise serializers.ValidationError(
-                    {name: [_("Unknown field.")] for name in unknown}
-                )
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
         return super().to_internal_value(data)  # type: ignore[misc]
 
 

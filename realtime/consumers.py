@@ -66,11 +66,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.send_error("realtime.bad_frame", "The frame must be a JSON object.")
             return
         action = frame.get("action")
-        handler = {
-            "subscribe": self.action_subscribe,
-            "unsubscribe": self.action_unsubscribe,
-            "ping": self.action_ping,
-        }.get(action) if isinstance(action, str) else None
+        handler = (
+            {
+                "subscribe": self.action_subscribe,
+                "unsubscribe": self.action_unsubscribe,
+                "ping": self.action_ping,
+            }.get(action)
+            if isinstance(action, str)
+            else None
+        )
         if handler is None:
             await self.send_error(
                 "realtime.unknown_action", "Unknown action.", action=str(action)[:50]

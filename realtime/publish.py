@@ -31,7 +31,9 @@ def _send(group: str, message: dict[str, Any]) -> None:
             return
         async_to_sync(layer.group_send)(group, message)
     except Exception:
-        logger.exception("realtime publish failed", extra={"group": group, "event": message["event"]})
+        logger.exception(
+            "realtime publish failed", extra={"group": group, "event": message["event"]}
+        )
 
 
 def publish_on_commit(group: str, event: str, payload: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -35,7 +34,9 @@ class MeApi(APIView):
         return Response(_me_payload(request.user))
 
     @extend_schema(
-        request=serializers.MeUpdateInput, responses=serializers.MeOutput, summary="Update my profile"
+        request=serializers.MeUpdateInput,
+        responses=serializers.MeOutput,
+        summary="Update my profile",
     )
     def patch(self, request: Request) -> Response:
         data = serializers.MeUpdateInput(data=request.data, partial=True)

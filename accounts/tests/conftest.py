@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
@@ -43,3 +46,20 @@ def other_org(db: None) -> Org:
 @pytest.fixture
 def outsider(db: None) -> User:
     return UserFactory()
+
+
+@pytest.fixture
+def client_for(db: None) -> Callable[[User | None], APIClient]:
+    """An API client signed in with a real access token (None: anonymous).
+
+    English is requested so validation messages can be asserted word for word; the
+    language tests set their own.
+    """
+
+    def make(user: User | None) -> APIClient:
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+        return client
+
+    return make

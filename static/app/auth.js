@@ -48,19 +48,13 @@ export async function updateMe(changes) {
 
 /**
  * Turn a non-2xx allauth answer into an ApiError shaped like our own validation errors:
- * errors with a `param` become `extra.fields[param]`, the others become the message.
+ * errors with a `param` become `extra.fields[param]`, the others `extra.fields.__all__`.
  */
 function allauthError(status, body) {
   const errors = (body && body.errors) || [];
   const fields = {};
-  const general = [];
-  for (const error of errors) {
-    if (error.param) (fields[error.param] ||= []).push(error.message);
-    else general.push(error.message);
-  }
-  if (status === 400) {
-    return new ApiError({ status, code: 'validation_error', message: general.join(' '), extra: { fields } });
-  }
+  for (const error of errors) (fields[error.param || '__all__'] ||= []).push(error.message);
+  if (status === 400) return new ApiError({ status, code: 'validation_error', extra: { fields } });
   if (status === 401) {
     // Credentials were accepted but another step is pending (e.g. a mandatory e-mail
     // verification or a second factor), which this screen set does not offer yet.

@@ -7,7 +7,7 @@ import { gettext } from './i18n.js';
 
 /**
  * Build an element.
- *   h('button', {type: 'button', class: 'primary', onclick: save}, gettext('Save'))
+ *   h('button', {type: 'button', class: 'primary', onclick: save}, label)
  * Props: `class`, `dataset` (object), `on<event>` (listener), booleans (set when true,
  * omitted when false), anything else as an attribute. Children: nodes, strings, numbers,
  * arrays of those; null/undefined/false are skipped so conditionals read naturally.
@@ -123,31 +123,26 @@ export function field({ label, name, type = 'text', value = '', hint, control, .
 }
 
 /**
- * Show a validation error on a form: each field its own messages, the rest in the form's
- * alert. Focus moves to the first invalid field so keyboard users land where the work is.
+ * Show a failed submission on a form: each field gets its own messages; messages for no
+ * field of this form (`non_field_errors`, `__all__`, unknown names) and failures that are
+ * not validation errors go to the form's alert. Focus moves to the first invalid field so
+ * keyboard users land where the work is.
  * @param {ReturnType<typeof field>[]} fields @param {HTMLElement} formAlert @param {any} error
  */
 export function showFormError(fields, formAlert, error) {
   const byField = (error && error.code === 'validation_error' && error.extra && error.extra.fields) || {};
   const known = new Set(fields.map((f) => f.name));
-  const leftover = [];
-  for (const [name, messages] of Object.entries(byField)) {
-    if (!known.has(name)) leftover.push(...messages);
-  }
   fields.forEach((f) => f.setError(byField[f.name]));
 
-  const general = [];
-  if (error && error.code === 'validation_error') {
-    if (error.message) general.push(error.message);
-    general.push(...leftover);
-    if (general.length === 0 && !fields.some((f) => byField[f.name])) general.push(errorText(error));
-  } else {
-    general.push(errorText(error));
-  }
+  const general = Object.entries(byField)
+    .filter(([name]) => !known.has(name))
+    .flatMap(([, messages]) => messages);
+  const firstInvalid = fields.find((f) => byField[f.name]);
+  // The top-level message only summarises the field errors; show it when there are none.
+  if (general.length === 0 && !firstInvalid) general.push(errorText(error));
+
   formAlert.textContent = general.join(' ');
   formAlert.hidden = general.length === 0;
-
-  const firstInvalid = fields.find((f) => byField[f.name]);
   if (firstInvalid) firstInvalid.input.focus();
 }
 

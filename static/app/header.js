@@ -1,10 +1,10 @@
 // The header: product name, navigation, live-connection status, language, theme, sign out.
 // On narrow screens the navigation and the controls fold behind a "Menu" button.
 
-import { config, PRODUCT_NAME } from './config.js';
+import { PRODUCT_NAME } from './config.js';
 import { getUser, onUserChange, signOut } from './auth.js';
 import { errorText, h, toast } from './components.js';
-import { currentLanguage, gettext, switchLanguage } from './i18n.js';
+import { currentLanguage, gettext, languageChoices, switchLanguage } from './i18n.js';
 import { navItems, navigate, onRouteChange } from './router.js';
 import { socket } from './socket.js';
 import { setTheme, storedTheme } from './theme.js';
@@ -90,7 +90,7 @@ function drawAccount(account, user) {
       button.disabled = false;
     }
   });
-  account.replaceChildren(h('span', { class: 'account-name' }, user.display_name || user.email), button);
+  account.replaceChildren(button);
 }
 
 /** Text and colour both say the state, so it does not rely on colour alone. */
@@ -120,7 +120,7 @@ function languageSwitcher() {
   const select = h(
     'select',
     { id: 'language-select', class: 'compact' },
-    config.languages.map(([code, name]) => h('option', { value: code, lang: code }, name)),
+    languageChoices().map(([code, name]) => h('option', { value: code, lang: code }, name)),
   );
   select.value = currentLanguage();
   select.addEventListener('change', async () => {

@@ -36,6 +36,26 @@ export function interpolate(format, values) {
   return format.replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
 }
 
+/**
+ * Each language named in itself ("Português (Brasil)", "English"), whatever the page's
+ * language: a person who landed on a page they cannot read must still recognise their own.
+ * The server's name is the fallback for a browser without Intl.DisplayNames.
+ * @returns {Array<[string, string]>}
+ */
+export function languageChoices() {
+  return config.languages.map(([code, serverName]) => {
+    try {
+      const native = new Intl.DisplayNames([code], { type: 'language' }).of(code);
+      if (native && native.toLowerCase() !== code.toLowerCase()) {
+        return [code, native.charAt(0).toLocaleUpperCase(code) + native.slice(1)];
+      }
+    } catch {
+      // An unknown tag: keep the server's name.
+    }
+    return [code, serverName];
+  });
+}
+
 /** The language the page (and the catalog) was rendered in, e.g. "pt-br". */
 export function currentLanguage() {
   return config.language || document.documentElement.lang || 'pt-br';

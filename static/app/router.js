@@ -37,11 +37,16 @@ export function navItems(user) {
       { href: '/signup', label: gettext('Sign up') },
     ];
   }
+  const memberships = user.memberships || [];
   return [
     { href: '/', label: gettext('Home') },
-    ...(user.memberships || []).map((membership) => ({
+    // One organization (the usual case) needs no name in the link; several do.
+    ...memberships.map((membership) => ({
       href: `/organizations/${membership.organization.id}/members`,
-      label: interpolate(gettext('%(organization)s members'), { organization: membership.organization.name }),
+      label:
+        memberships.length === 1
+          ? gettext('Members')
+          : interpolate(gettext('%(organization)s members'), { organization: membership.organization.name }),
     })),
     { href: '/profile', label: gettext('Profile') },
   ];

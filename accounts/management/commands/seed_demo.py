@@ -43,7 +43,10 @@ class Command(BaseCommand):
                 if is_staff:
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
-            if role and not Membership.objects.filter(organization=organization, user=user).exists():
+            if (
+                role
+                and not Membership.objects.filter(organization=organization, user=user).exists()
+            ):
                 services.membership_create(organization=organization, user=user, role=role)
 
         self.stdout.write(self.style.SUCCESS(f"Demo organization: {organization.name}"))

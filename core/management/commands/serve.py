@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-
 logger = logging.getLogger("atende.access")
 
 

@@ -71,8 +71,10 @@ export function render(context) {
       h('tbody', null, state.members.map((member) => memberRow(member, admin))),
     );
     body.replaceChildren(
-      state.members.length ? table : h('p', { class: 'muted' }, gettext('No members on this page.')),
-      pagination(),
+      ...[
+        state.members.length ? table : h('p', { class: 'muted' }, gettext('No members on this page.')),
+        pagination(),
+      ].filter(Boolean),
     );
   }
 
@@ -87,8 +89,7 @@ export function render(context) {
       h(
         'td',
         { 'data-label': gettext('Name') },
-        name,
-        isMe ? h('span', { class: 'badge subtle' }, gettext('you')) : null,
+        h('span', null, name, isMe ? h('span', { class: 'badge subtle' }, gettext('you')) : null),
       ),
       h('td', { 'data-label': gettext('E-mail') }, member.user.email),
       h('td', { 'data-label': gettext('Role') }, roleCell),
@@ -153,6 +154,9 @@ export function render(context) {
       if (state.missedWhileLoading) load();
     } catch (error) {
       if (error.name === 'AbortError') return;
+      // A resync that failed because the connection dropped again: keep showing what we
+      // have; the header already says we are disconnected and the next reconnect resyncs.
+      if (state.loaded && error.code === 'network_error') return;
       // "Not found" for an organization the person is not in: say no more than that.
       if (error.status === 404) {
         release();

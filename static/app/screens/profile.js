@@ -1,9 +1,8 @@
 // The person's own profile: display name, phone, language and time zone.
 
-import { config } from '../config.js';
 import { getUser, loadMe, updateMe } from '../auth.js';
 import { clearFormError, field, formAlert, h, showFormError, toast, whileBusy } from '../components.js';
-import { currentLanguage, gettext, setLanguageCookie } from '../i18n.js';
+import { currentLanguage, gettext, languageChoices, setLanguageCookie } from '../i18n.js';
 
 export function render({ main, setTitle, onResync }) {
   setTitle(gettext('Profile'));
@@ -28,7 +27,7 @@ export function render({ main, setTitle, onResync }) {
   const language = field({
     label: gettext('Language'),
     name: 'language',
-    control: h('select', null, config.languages.map(([code, name]) => h('option', { value: code, lang: code }, name))),
+    control: h('select', null, languageChoices().map(([code, name]) => h('option', { value: code, lang: code }, name))),
   });
   const timeZone = field({
     label: gettext('Time zone'),
@@ -94,10 +93,10 @@ export function render({ main, setTitle, onResync }) {
   });
 
   main.append(
-    h('h1', null, gettext('Your profile')),
     h(
       'section',
       { class: 'card narrow' },
+      h('h1', null, gettext('Your profile')),
       h('dl', { class: 'facts' }, h('dt', null, gettext('E-mail')), email),
       form,
     ),

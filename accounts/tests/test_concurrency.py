@@ -1,0 +1,144 @@
+"""Races between requests, with real threads and real row locks (PostgreSQL only).
+
+SQLite locks the whole database for a writer, so the interleavings below cannot happen there.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from accounts import services
+from accounts.models import Membership
+from accounts.roles import Role
+from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def in_thread(work: Callable[[], Any], outcomes: list[str]) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+            outcomes.append("done")
+        except Exception as exc:  # recorded for the test to assert on
+            outcomes.append(getattr(exc, "code", type(exc).__name__))
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run, daemon=True)
+
+
+def wait_until_blocked_on_a_lock(thread: threading.Thread) -> bool:
+    """True once another backend waits for a row lock; False if the thread finished instead."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and thread.is_alive():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] > 0:
+                return True
+        time.sleep(0.005)
+    return False
+
+
+def hold_open_after(
+    work: Callable[[], Any], ready: threading.Event, release: threading.Event
+) -> Callable[[], None]:
+    """Run ``work`` in a transaction that stays open (with its locks) until ``release``."""
+
+    def run() -> None:
+        with transaction.atomic():
+            work()
+            ready.set()
+            release.wait(timeout=10)
+
+    return run
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin() -> None:
+    organization = OrganizationFactory()
+    first = MembershipFactory(organization=organization, role=Role.ORG_ADMIN)
+    second = MembershipFactory(organization=organization, role=Role.ORG_ADMIN)
+    ready, release = threading.Event(), threading.Event()
+    first_outcome: list[str] = []
+    second_outcome: list[str] = []
+    first_thread = in_thread(
+        hold_open_after(
+            lambda: services.membership_change_role(membership=first, role=Role.AGENT),
+            ready,
+            release,
+        ),
+        first_outcome,
+    )
+    second_thread = in_thread(
+        lambda: services.membership_change_role(membership=second, role=Role.AGENT), second_outcome
+    )
+
+    first_thread.start()
+    assert ready.wait(timeout=10)
+    second_thread.start()
+    blocked = wait_until_blocked_on_a_lock(second_thread)
+    release.set()
+    first_thread.join(timeout=10)
+    second_thread.join(timeout=10)
+
+    assert blocked, "the second demotion did not wait for the first one's locks"
+    assert (first_outcome, second_outcome) == (["done"], ["accounts.last_org_admin"])
+    assert list(
+        Membership.objects.filter(organization=organization, role=Role.ORG_ADMIN).values_list(
+            "pk", flat=True
+        )
+    ) == [second.pk]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: membership_create checks exists() without a lock, so a concurrent duplicate "
+        "hits the unique constraint and raises IntegrityError (a 500) instead of "
+        "ConflictError accounts.already_member"
+    ),
+)
+def test_adding_the_same_person_twice_at_once_refuses_the_second_with_a_conflict() -> None:
+    organization = OrganizationFactory()
+    user = UserFactory()
+    ready, release = threading.Event(), threading.Event()
+    first_outcome: list[str] = []
+    second_outcome: list[str] = []
+    first_thread = in_thread(
+        hold_open_after(
+            lambda: services.membership_create(
+                organization=organization, user=user, role=Role.AGENT
+            ),
+            ready,
+            release,
+        ),
+        first_outcome,
+    )
+    second_thread = in_thread(
+        lambda: services.membership_create(organization=organization, user=user, role=Role.VIEWER),
+        second_outcome,
+    )
+
+    first_thread.start()
+    assert ready.wait(timeout=10)
+    second_thread.start()
+    wait_until_blocked_on_a_lock(second_thread)
+    release.set()
+    first_thread.join(timeout=10)
+    second_thread.join(timeout=10)
+
+    assert first_outcome == ["done"]
+    assert list(Membership.objects.values_list("role", flat=True)) == [Role.AGENT]
+    assert second_outcome == ["accounts.already_member"]

@@ -21,5 +21,7 @@ class AccountAdapter(DefaultAccountAdapter):
             user.save()
         return user
 
-    def user_display(self, user: Any) -> str:
-        return user.display_name or user.email
+
+def user_display(user: Any) -> str:
+    """How allauth names a user (settings.ACCOUNT_USER_DISPLAY): their chosen name first."""
+    return user.display_name or user.email

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import Membership, Organization, User
+from accounts.roles import Role
+from accounts.services import LastOrgAdminError
 from core.exceptions import ApplicationError
 
 
@@ -74,8 +79,25 @@ class OrganizationAdmin(admin.ModelAdmin):
     inlines = (MembershipInline,)
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """Refuses, as a form error, a change that would leave an organization with no admin."""
+
+    class Meta:
+        model = Membership
+        fields = ("user", "organization", "role")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        membership = self.instance
+        demoting = membership.pk and cleaned.get("role") not in (None, Role.ORG_ADMIN)
+        if demoting and selectors.membership_is_last_org_admin(membership_id=membership.pk):
+            raise forms.ValidationError(LastOrgAdminError.default_message)
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role", "organization")
     search_fields = ("user__email", "organization__name")
@@ -86,23 +108,46 @@ class MembershipAdmin(admin.ModelAdmin):
         # Once created, only the role changes, and only through the service.
         return ("user", "organization") if obj else ()
 
+    def _refused(self, request: Any, error: ApplicationError) -> None:
+        # The form check runs before the locks; the service (under its locks) has the last
+        # word. When it refuses, say so and skip Django's "saved successfully".
+        request._membership_refused = True
+        self.message_user(request, error.message, level=messages.ERROR)
+
     def save_model(self, request: Any, obj: Membership, form: Any, change: bool) -> None:
         try:
             if change:
                 services.membership_change_role(membership=obj, role=obj.role)
             else:
-                services.membership_create(
+                created = services.membership_create(
                     organization=obj.organization, user=obj.user, role=obj.role
                 )
+                obj.pk = created.pk
         except ApplicationError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
+            self._refused(request, exc)
 
     def delete_model(self, request: Any, obj: Membership) -> None:
         try:
             services.membership_remove(membership=obj)
         except ApplicationError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
+            self._refused(request, exc)
 
     def delete_queryset(self, request: Any, queryset: Any) -> None:
-        for membership in queryset:
+        # One by one through the service, so the last-admin rule and the events hold.
+        for membership in queryset.order_by("pk"):
             self.delete_model(request, membership)
+
+    def response_add(self, request: Any, obj: Membership, *args: Any) -> HttpResponse:
+        if getattr(request, "_membership_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, *args)
+
+    def response_change(self, request: Any, obj: Membership) -> HttpResponse:
+        if getattr(request, "_membership_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def response_delete(self, request: Any, obj_display: str, obj_id: int) -> HttpResponse:
+        if getattr(request, "_membership_refused", False):
+            return HttpResponseRedirect(reverse("admin:accounts_membership_change", args=(obj_id,)))
+        return super().response_delete(request, obj_display, obj_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from rest_framework import serializers
+
 from accounts.models import Membership
 from realtime.publish import publish_on_commit, revoke_topic_on_commit
 
@@ -35,7 +37,8 @@ def membership_payload(membership: Membership) -> MembershipPayload:
     return {
         "id": membership.pk,
         "role": membership.role,
-        "created_at": membership.created_at.isoformat(),
+        # Rendered by DRF's field, exactly as the list endpoint renders it (local time).
+        "created_at": serializers.DateTimeField().to_representation(membership.created_at),
         "user": {
             "id": membership.user.pk,
             "email": membership.user.email,

@@ -62,13 +62,13 @@ class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
     )
     avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)  # type: ignore[misc]
 
     objects = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # Django reads it; never mutated
 
     class Meta:
         verbose_name = _("user")

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accounts.models import Membership, Organization, User
-from accounts.roles import Capability, role_can
+from accounts.roles import Capability, Role, role_can
 from core.exceptions import NotFoundError
 
 
@@ -61,6 +61,18 @@ def membership_get_in_organization(*, organization_id: int, membership_id: int) 
         )
     except Membership.DoesNotExist as exc:
         raise NotFoundError() from exc
+
+
+def membership_is_last_org_admin(*, membership_id: int) -> bool:
+    """Whether this membership is its organization's only org admin (no lock: a hint)."""
+    membership = Membership.objects.filter(pk=membership_id).only("organization_id", "role").first()
+    if membership is None or membership.role != Role.ORG_ADMIN:
+        return False
+    return not (
+        Membership.objects.filter(organization_id=membership.organization_id, role=Role.ORG_ADMIN)
+        .exclude(pk=membership_id)
+        .exists()
+    )
 
 
 def user_can_follow_organization(user: Any, key: str) -> bool:

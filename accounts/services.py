@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,19 +47,29 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
-def _unique_slug(name: str) -> str:
+def _organization_insert(name: str) -> Organization:
+    """Insert an organization under the first free slug: "acme", then "acme-2", ...
+
+    The existence check is only a shortcut; the unique constraint decides when two requests
+    race for one slug, and the loser moves on to the next suffix.
+    """
     base = slugify(name)[:50] or "org"
-    slug, suffix = base, 2
-    while Organization.objects.filter(slug=slug).exists():
-        slug = f"{base}-{suffix}"
-        suffix += 1
-    return slug
+    for attempt in range(1, 100):
+        slug = base if attempt == 1 else f"{base}-{attempt}"
+        if Organization.objects.filter(slug=slug).exists():
+            continue
+        try:
+            with transaction.atomic():
+                return Organization.objects.create(name=name, slug=slug)
+        except IntegrityError:
+            continue
+    raise ConflictError(_("Choose another name for the organization."), code="accounts.slug_taken")
 
 
 @transaction.atomic
 def organization_create(*, name: str, creator: User) -> Organization:
     """Create an organization; its creator becomes its first org admin."""
-    organization = Organization.objects.create(name=name.strip(), slug=_unique_slug(name))
+    organization = _organization_insert(name.strip())
     membership_create(organization=organization, user=creator, role=Role.ORG_ADMIN)
     return organization
 
@@ -70,9 +80,18 @@ def membership_create(*, organization: Organization, user: User, role: str) -> M
 
     Raises ConflictError (``accounts.already_member``) if the user is already a member.
     """
+    already_member = ConflictError(
+        _("This person is already a member."), code="accounts.already_member"
+    )
     if Membership.objects.filter(organization=organization, user=user).exists():
-        raise ConflictError(_("This person is already a member."), code="accounts.already_member")
-    membership = Membership.objects.create(organization=organization, user=user, role=role)
+        raise already_member
+    try:
+        # The unique constraint settles a race between two adds of the same person; the
+        # savepoint keeps the caller's transaction usable after the refused insert.
+        with transaction.atomic():
+            membership = Membership.objects.create(organization=organization, user=user, role=role)
+    except IntegrityError as exc:
+        raise already_member from exc
     events.membership_created(membership)
     return membership
 

@@ -226,6 +226,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "accounts.adapters.user_display"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 HEADLESS_ONLY = True
 HEADLESS_CLIENTS = ("browser",)
@@ -252,7 +253,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.LocalizedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default: a view that forgets its permission class is closed, not open.

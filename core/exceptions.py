@@ -139,8 +139,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             code = codes
         message = _first_message(detail)
     extra: dict[str, Any] = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["wait"] = int(exc.wait)
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        extra["wait"] = int(wait)
     response.data = error_body(code, message, extra)
     return response
 

@@ -37,7 +37,8 @@ def _check_cache() -> dict[str, Any]:
     if cache.get(key) != "ok":
         raise RuntimeError("cache did not return the value just written")
     cache.delete(key)
-    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+    backend = str(settings.CACHES["default"]["BACKEND"])
+    return {"backend": backend.rsplit(".", 1)[-1]}
 
 
 def _check_broker() -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from celery import Celery
 from celery.schedules import BaseSchedule, maybe_schedule
+from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class EmbeddedBeat:
 
     def __init__(self, app: Celery, schedule: dict[str, dict[str, Any]]) -> None:
         self.app = app
+        # What a Celery worker does at start: import every app's tasks module (autodiscovery
+        # is lazy), so each entry's task is registered before it is first due.
+        app.autodiscover_tasks(force=True)
         now = app.now()
         # Like Celery beat with a fresh state: an entry first runs at its next due time.
         self.entries = [
@@ -61,6 +65,15 @@ class EmbeddedBeat:
 
     def run_entry(self, entry: Entry) -> bool:
         """Run one entry's task now, in this thread. Returns whether it succeeded."""
+        # Like a Celery worker: no connection outlives its task in a pool thread, where nothing
+        # else would ever close it (CONN_MAX_AGE still applies to the healthy ones).
+        close_old_connections()
+        try:
+            return self._apply(entry)
+        finally:
+            close_old_connections()
+
+    def _apply(self, entry: Entry) -> bool:
         task = self.app.tasks[entry.task]
         # throw=False: a failure is reported here instead of raised, even with eager propagation on.
         result = task.apply(args=entry.args, kwargs=entry.kwargs, throw=False)

@@ -48,8 +48,19 @@ def _require_chromium() -> str:
 def _application() -> Any:
     # Imported in the server process, after the fork, so the ASGI app (and its middleware)
     # is built there with the test settings it inherited.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+
     from config.asgi import application
 
+    # Two things came through the fork in a state that only made sense in the parent:
+    # asgiref's single-thread executor believes its worker thread exists (it does not in the
+    # child, so every database_sync_to_async in the consumer would wait forever), and the
+    # channel layer holds asyncio locks and Redis pools bound to the parent's event loop.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    channel_layers.backends.clear()
     return application
 
 

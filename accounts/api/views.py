@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
@@ -17,6 +18,12 @@ from accounts.api import serializers
 from accounts.api.permissions import CanManageMembers, CanViewMembers
 from accounts.models import User
 from core.pagination import PagePagination
+
+
+def signed_in_user(request: Request) -> User:
+    """The request's user, for views whose permission class already requires sign-in."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _me_payload(user: User) -> dict[str, Any]:
@@ -31,7 +38,7 @@ class MeApi(APIView):
 
     @extend_schema(responses=serializers.MeOutput, summary="Who am I")
     def get(self, request: Request) -> Response:
-        return Response(_me_payload(request.user))
+        return Response(_me_payload(signed_in_user(request)))
 
     @extend_schema(
         request=serializers.MeUpdateInput,
@@ -41,7 +48,9 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         data = serializers.MeUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.user_update_profile(user=request.user, data=dict(data.validated_data))
+        user = services.user_update_profile(
+            user=signed_in_user(request), data=dict(data.validated_data)
+        )
         return Response(_me_payload(user))
 
 
@@ -52,7 +61,7 @@ class OrganizationListApi(APIView):
 
     @extend_schema(responses=serializers.OrganizationOutput(many=True), summary="My organizations")
     def get(self, request: Request) -> Response:
-        organizations = selectors.organization_list_for_user(user=request.user)
+        organizations = selectors.organization_list_for_user(user=signed_in_user(request))
         return Response(serializers.OrganizationOutput(organizations, many=True).data)
 
     @extend_schema(
@@ -64,7 +73,7 @@ class OrganizationListApi(APIView):
         data = serializers.OrganizationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         organization = services.organization_create(
-            name=data.validated_data["name"], creator=request.user
+            name=data.validated_data["name"], creator=signed_in_user(request)
         )
         return Response(
             serializers.OrganizationOutput(organization).data, status=status.HTTP_201_CREATED
@@ -79,7 +88,7 @@ class OrganizationMemberListApi(APIView):
     @extend_schema(responses=serializers.MemberOutput(many=True), summary="List members")
     def get(self, request: Request, organization_id: int) -> Response:
         memberships = selectors.membership_list_for_organization(
-            actor=request.user, organization_id=organization_id
+            actor=signed_in_user(request), organization_id=organization_id
         )
         paginator = PagePagination()
         page = paginator.paginate_queryset(memberships, request, view=self)
@@ -116,25 +125,28 @@ class OrganizationMemberDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class _AuthThrottled:
-    """Token endpoints are open to anonymous clients, so they get the strict `auth` rate."""
-
-    permission_classes = (AllowAny,)
-    throttle_scope = "auth"
-
-    def get_throttles(self) -> list[Any]:
-        from rest_framework.throttling import ScopedRateThrottle
-
-        return [ScopedRateThrottle()]
+# Token endpoints are open to anonymous clients, so each gets the strict `auth` rate.
 
 
-class TokenObtainApi(_AuthThrottled, jwt_views.TokenObtainPairView):
+class TokenObtainApi(jwt_views.TokenObtainPairView):
     """Exchange email + password for an access token (minutes) and a refresh token (days)."""
 
+    permission_classes = (AllowAny,)  # type: ignore[assignment]  # simplejwt declares ()
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "auth"
 
-class TokenRefreshApi(_AuthThrottled, jwt_views.TokenRefreshView):
+
+class TokenRefreshApi(jwt_views.TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
 
+    permission_classes = (AllowAny,)  # type: ignore[assignment]  # simplejwt declares ()
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "auth"
 
-class TokenRevokeApi(_AuthThrottled, jwt_views.TokenBlacklistView):
+
+class TokenRevokeApi(jwt_views.TokenBlacklistView):
     """Log out an API client: blacklist its refresh token."""
+
+    permission_classes = (AllowAny,)  # type: ignore[assignment]  # simplejwt declares ()
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "auth"

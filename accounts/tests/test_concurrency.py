@@ -102,14 +102,6 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin() -> None:
     ) == [second.pk]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: membership_create checks exists() without a lock, so a concurrent duplicate "
-        "hits the unique constraint and raises IntegrityError (a 500) instead of "
-        "ConflictError accounts.already_member"
-    ),
-)
 def test_adding_the_same_person_twice_at_once_refuses_the_second_with_a_conflict() -> None:
     organization = OrganizationFactory()
     user = UserFactory()

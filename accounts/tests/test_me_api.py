@@ -318,3 +318,33 @@ def test_the_memberships_shown_are_mine_only(
             },
         }
     ]
+
+
+def test_an_api_client_gets_messages_in_its_profile_language(api_client: APIClient) -> None:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    user = UserFactory(language="en")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+
+    response = api_client.patch("/api/v1/me/", {"time_zone": "Mars/Base"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["extra"] == {
+        "fields": {"time_zone": ["Mars/Base is not a known time zone."]}
+    }
+
+
+def test_an_api_client_that_asks_for_a_language_gets_that_one(api_client: APIClient) -> None:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    user = UserFactory(language="en")
+    api_client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}", HTTP_ACCEPT_LANGUAGE="pt-br"
+    )
+
+    response = api_client.patch("/api/v1/me/", {"time_zone": "Mars/Base"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["extra"] == {
+        "fields": {"time_zone": ["Mars/Base não é um fuso horário conhecido."]}
+    }

@@ -199,13 +199,6 @@ def test_an_org_admin_changes_a_members_role(
     assert {**event_member, "created_at": None} == {**response.json(), "created_at": None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: accounts/events.py membership_payload formats created_at with isoformat() in "
-        "UTC, the list endpoint in the local time zone, so the event is not the list item"
-    ),
-)
 def test_the_membership_event_carries_exactly_the_list_item(
     client_for: ClientFor,
     org: Org,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from rest_framework.serializers import DateTimeField
 
 from accounts import services
 from accounts.models import Membership, Organization, User
@@ -189,7 +190,7 @@ def test_membership_create_adds_the_member_and_announces_it(
                     "membership": {
                         "id": membership.pk,
                         "role": "viewer",
-                        "created_at": membership.created_at.isoformat(),
+                        "created_at": DateTimeField().to_representation(membership.created_at),
                         "user": {
                             "id": user.pk,
                             "email": "bruno@example.com",

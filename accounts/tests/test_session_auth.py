@@ -82,13 +82,6 @@ def test_login_with_a_csrf_token_signs_in_and_the_session_reaches_the_api(browse
     assert me.json()["id"] == user.pk
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: AccountAdapter.user_display is never called; allauth reads the "
-        "ACCOUNT_USER_DISPLAY setting, so the headless API shows the email instead of the name"
-    ),
-)
 def test_the_headless_api_shows_the_display_name_of_the_signed_in_user(browser: Client) -> None:
     user = UserFactory(email="ana@example.com", display_name="Ana")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from celery import shared_task
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -43,22 +44,23 @@ def expired_session() -> str:
 
 
 def test_the_beat_schedule_names_registered_tasks() -> None:
+    EmbeddedBeat(celery_app, settings.CELERY_BEAT_SCHEDULE)
+
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in celery_app.tasks
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_due_entry_of_the_real_schedule_runs_its_task() -> None:
-    from asgiref.sync import sync_to_async
-
-    session_key = await sync_to_async(expired_session)()
+    # database_sync_to_async closes its thread's connection, as a consumer's would be.
+    session_key = await database_sync_to_async(expired_session)()
     beat = EmbeddedBeat(celery_app, settings.CELERY_BEAT_SCHEDULE)
     (entry,) = beat.entries
     entry.last_run_at = entry.last_run_at - timedelta(hours=2)
 
     await beat.tick()
 
-    exists = await Session.objects.filter(session_key=session_key).aexists()
+    exists = await database_sync_to_async(Session.objects.filter(session_key=session_key).exists)()
     assert exists is False
     assert entry.last_run_at > timezone.now() - timedelta(seconds=5)
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -21,9 +22,11 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("jsi18n/", JavaScriptCatalog.as_view(domain="djangojs"), name="javascript-catalog"),
     path("i18n/setlang/", set_language, name="set_language"),
+    # Browsers ask for /favicon.ico whatever the page says; point them at the real icon.
+    path("favicon.ico", RedirectView.as_view(url="/static/app/icon.svg", permanent=True)),
     # Every other path that is not an API or a file belongs to the web app's router.
     re_path(
-        r"^(?!api/|_allauth/|admin/|static/|media/|ws/|jsi18n/|i18n/|healthz).*$",
+        r"^(?!api/|_allauth/|admin/|static/|media/|ws/|jsi18n/|i18n/|healthz|favicon\.ico).*$",
         views.app_shell,
         name="app",
     ),

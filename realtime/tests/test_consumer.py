@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
@@ -32,7 +32,7 @@ def session_cookie(user: User) -> bytes:
 async def connect(user: User | None = None, *, path: str = "/ws/", origin: bytes = ORIGIN[1]):
     headers = [(b"origin", origin)]
     if user is not None:
-        headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+        headers.append((b"cookie", await database_sync_to_async(session_cookie)(user)))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, detail = await communicator.connect()
     return communicator, connected, detail
@@ -40,7 +40,7 @@ async def connect(user: User | None = None, *, path: str = "/ws/", origin: bytes
 
 @pytest.fixture
 async def member() -> AsyncIterator[Membership]:
-    membership = await sync_to_async(MembershipFactory)(role=Role.AGENT)
+    membership = await database_sync_to_async(MembershipFactory)(role=Role.AGENT)
     yield membership
 
 
@@ -68,7 +68,7 @@ async def test_a_signed_in_browser_connects_and_is_greeted(member: Membership) -
 
 
 async def test_an_api_client_connects_with_its_access_token(member: Membership) -> None:
-    token = await sync_to_async(lambda: str(AccessToken.for_user(member.user)))()
+    token = await database_sync_to_async(lambda: str(AccessToken.for_user(member.user)))()
 
     communicator, connected, _ = await connect(path=f"/ws/?token={token}")
 
@@ -86,7 +86,7 @@ async def test_a_bad_token_is_refused() -> None:
 async def test_a_member_subscribes_and_receives_the_organization_events(
     member: Membership,
 ) -> None:
-    admin = await sync_to_async(MembershipFactory)(
+    admin = await database_sync_to_async(MembershipFactory)(
         organization=member.organization, role=Role.ORG_ADMIN
     )
     communicator, _, _ = await connect(member.user)
@@ -95,9 +95,13 @@ async def test_a_member_subscribes_and_receives_the_organization_events(
 
     await communicator.send_json_to({"action": "subscribe", "topic": topic})
     subscribed = await communicator.receive_json_from()
-    await sync_to_async(services.membership_change_role)(membership=admin, role=Role.ORG_ADMIN)
-    member_again = await Membership.objects.aget(pk=member.pk)
-    await sync_to_async(services.membership_change_role)(membership=member_again, role=Role.VIEWER)
+    await database_sync_to_async(services.membership_change_role)(
+        membership=admin, role=Role.ORG_ADMIN
+    )
+    member_again = await database_sync_to_async(Membership.objects.get)(pk=member.pk)
+    await database_sync_to_async(services.membership_change_role)(
+        membership=member_again, role=Role.VIEWER
+    )
     event = await communicator.receive_json_from()
 
     assert subscribed == {"type": "realtime.subscribed", "data": {"topic": topic}}
@@ -116,7 +120,7 @@ async def test_a_member_subscribes_and_receives_the_organization_events(
 async def test_a_topic_it_may_not_follow_is_refused_with_the_same_answer(
     member: Membership, topic: Any
 ) -> None:
-    other = await sync_to_async(MembershipFactory)()
+    other = await database_sync_to_async(MembershipFactory)()
     if isinstance(topic, str):
         topic = topic.format(other=other.organization_id)
     communicator, _, _ = await connect(member.user)
@@ -136,8 +140,10 @@ async def test_a_topic_it_may_not_follow_is_refused_with_the_same_answer(
 
 
 async def test_events_of_a_refused_topic_never_arrive(member: Membership) -> None:
-    other = await sync_to_async(MembershipFactory)(role=Role.AGENT)
-    await sync_to_async(MembershipFactory)(organization=other.organization, role=Role.ORG_ADMIN)
+    other = await database_sync_to_async(MembershipFactory)(role=Role.AGENT)
+    await database_sync_to_async(MembershipFactory)(
+        organization=other.organization, role=Role.ORG_ADMIN
+    )
     communicator, _, _ = await connect(member.user)
     await communicator.receive_json_from()
     await communicator.send_json_to(
@@ -145,14 +151,18 @@ async def test_events_of_a_refused_topic_never_arrive(member: Membership) -> Non
     )
     await communicator.receive_json_from()
 
-    await sync_to_async(services.membership_change_role)(membership=other, role=Role.VIEWER)
+    await database_sync_to_async(services.membership_change_role)(
+        membership=other, role=Role.VIEWER
+    )
 
     assert await communicator.receive_nothing() is True
     await communicator.disconnect()
 
 
 async def test_unsubscribing_stops_the_events(member: Membership) -> None:
-    await sync_to_async(MembershipFactory)(organization=member.organization, role=Role.ORG_ADMIN)
+    await database_sync_to_async(MembershipFactory)(
+        organization=member.organization, role=Role.ORG_ADMIN
+    )
     topic = f"accounts.organization.{member.organization_id}"
     communicator, _, _ = await connect(member.user)
     await communicator.receive_json_from()
@@ -161,7 +171,9 @@ async def test_unsubscribing_stops_the_events(member: Membership) -> None:
 
     await communicator.send_json_to({"action": "unsubscribe", "topic": topic})
     unsubscribed = await communicator.receive_json_from()
-    await sync_to_async(services.membership_change_role)(membership=member, role=Role.VIEWER)
+    await database_sync_to_async(services.membership_change_role)(
+        membership=member, role=Role.VIEWER
+    )
 
     assert unsubscribed == {"type": "realtime.unsubscribed", "data": {"topic": topic}}
     assert await communicator.receive_nothing() is True
@@ -171,17 +183,21 @@ async def test_unsubscribing_stops_the_events(member: Membership) -> None:
 async def test_a_removed_member_stops_receiving_the_organization_at_once(
     member: Membership,
 ) -> None:
-    await sync_to_async(MembershipFactory)(organization=member.organization, role=Role.ORG_ADMIN)
-    colleague = await sync_to_async(MembershipFactory)(organization=member.organization)
+    await database_sync_to_async(MembershipFactory)(
+        organization=member.organization, role=Role.ORG_ADMIN
+    )
+    colleague = await database_sync_to_async(MembershipFactory)(organization=member.organization)
     topic = f"accounts.organization.{member.organization_id}"
     communicator, _, _ = await connect(member.user)
     await communicator.receive_json_from()
     await communicator.send_json_to({"action": "subscribe", "topic": topic})
     await communicator.receive_json_from()
 
-    await sync_to_async(services.membership_remove)(membership=member)
+    await database_sync_to_async(services.membership_remove)(membership=member)
     frames = [await communicator.receive_json_from(), await communicator.receive_json_from()]
-    await sync_to_async(services.membership_change_role)(membership=colleague, role=Role.VIEWER)
+    await database_sync_to_async(services.membership_change_role)(
+        membership=colleague, role=Role.VIEWER
+    )
 
     assert sorted(frame["type"] for frame in frames) == [
         "accounts.membership.deleted",
@@ -243,9 +259,9 @@ async def test_a_binary_frame_is_a_bad_frame(member: Membership) -> None:
 
 
 async def test_an_inactive_user_with_a_live_session_is_refused() -> None:
-    user = await sync_to_async(UserFactory)()
-    cookie = await sync_to_async(session_cookie)(user)
-    await User.objects.filter(pk=user.pk).aupdate(is_active=False)
+    user = await database_sync_to_async(UserFactory)()
+    cookie = await database_sync_to_async(session_cookie)(user)
+    await database_sync_to_async(User.objects.filter(pk=user.pk).update)(is_active=False)
     communicator = WebsocketCommunicator(application, "/ws/", headers=[ORIGIN, (b"cookie", cookie)])
 
     connected, code = await communicator.connect()

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -44,7 +44,7 @@ async def test_it_sends_after_the_transaction_commits() -> None:
         with transaction.atomic():
             publish_on_commit(GROUP, "tests.thing.changed", {"id": 1, "at": moment})
 
-    await sync_to_async(write)()
+    await database_sync_to_async(write)()
 
     assert await _receive(channel) == {
         "type": "realtime.event",
@@ -63,7 +63,7 @@ async def test_it_sends_nothing_when_the_transaction_rolls_back() -> None:
             publish_on_commit(GROUP, "tests.thing.changed", {"id": 1})
             raise RuntimeError("the write failed")
 
-    await sync_to_async(failing_write)()
+    await database_sync_to_async(failing_write)()
 
     assert await _receive(channel) is None
 
@@ -85,7 +85,9 @@ def test_a_payload_that_is_not_json_fails_at_the_call_site(
 async def test_decimals_are_sent_as_json_text() -> None:
     channel = await _listen(GROUP)
 
-    await sync_to_async(publish_on_commit)(GROUP, "tests.thing.priced", {"price": Decimal("1.50")})
+    await database_sync_to_async(publish_on_commit)(
+        GROUP, "tests.thing.priced", {"price": Decimal("1.50")}
+    )
 
     message = await _receive(channel)
     assert message is not None and message["data"] == {"price": "1.50"}

@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from accounts.providers import sandbox as sandbox_sms
 from config.celery import app as celery_app
 
 
@@ -20,6 +21,7 @@ def _test_defaults(settings: Any) -> Iterator[None]:
     # broker-backed path is proven separately by the tests marked `broker`.
     celery_app.conf.task_always_eager = True
     cache.clear()
+    sandbox_sms.clear()
     yield
 
 

@@ -10,9 +10,10 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import selectors, services
-from accounts.models import Membership, Organization, User
+from accounts.models import AuditEvent, Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import LastOrgAdminError
 from core.exceptions import ApplicationError
@@ -31,7 +32,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("email",)
@@ -39,17 +40,31 @@ class UserAdmin(BaseUserAdmin):
         "email",
         "display_name",
         "phone",
-        "language",
+        "account_type",
+        "email_verified_at",
+        "phone_verified_at",
         "is_staff",
         "is_active",
         "created_at",
     )
-    list_filter = ("is_staff", "is_superuser", "is_active", "language")
+    list_filter = ("is_staff", "is_superuser", "is_active", "account_type", "language")
     search_fields = ("email", "display_name", "phone")
     readonly_fields = ("created_at", "updated_at", "last_login")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "phone", "language", "time_zone", "avatar")}),
+        (
+            "Verification",
+            {
+                "fields": (
+                    "account_type",
+                    "email_verified_at",
+                    "phone_verified_at",
+                    "email_undeliverable_at",
+                    "email_undeliverable_reason",
+                )
+            },
+        ),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -72,8 +87,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "created_at")
+class OrganizationAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "slug", "require_two_factor", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
@@ -96,7 +111,7 @@ class MembershipAdminForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SimpleHistoryAdmin):
     form = MembershipAdminForm
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role", "organization")
@@ -117,10 +132,10 @@ class MembershipAdmin(admin.ModelAdmin):
     def save_model(self, request: Any, obj: Membership, form: Any, change: bool) -> None:
         try:
             if change:
-                services.membership_change_role(membership=obj, role=obj.role)
+                services.membership_change_role(membership=obj, role=obj.role, actor=request.user)
             else:
                 created = services.membership_create(
-                    organization=obj.organization, user=obj.user, role=obj.role
+                    organization=obj.organization, user=obj.user, role=obj.role, actor=request.user
                 )
                 obj.pk = created.pk
         except ApplicationError as exc:
@@ -128,7 +143,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: Any, obj: Membership) -> None:
         try:
-            services.membership_remove(membership=obj)
+            services.membership_remove(membership=obj, actor=request.user)
         except ApplicationError as exc:
             self._refused(request, exc)
 
@@ -151,3 +166,24 @@ class MembershipAdmin(admin.ModelAdmin):
         if getattr(request, "_membership_refused", False):
             return HttpResponseRedirect(reverse("admin:accounts_membership_change", args=(obj_id,)))
         return super().response_delete(request, obj_display, obj_id)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: searchable and filterable, never editable."""
+
+    list_display = ("created_at", "action", "actor_label", "target_type", "target_id", "ip_address")
+    list_filter = ("action", "target_type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("actor_label", "target_id", "ip_address", "action")
+    date_hierarchy = "created_at"
+    list_select_related = ("organization",)
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import selectors
+        from accounts import receivers, selectors  # noqa: F401  (receivers connect on import)
         from realtime.registry import register_topic
 
         register_topic("accounts.organization", check=selectors.user_can_follow_organization)

@@ -1,4 +1,4 @@
-"""JWT authentication that also serves the user in their profile's language."""
+"""API authentication: JWT in the profile's language, and sessions that honour 2FA."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django_otp import user_has_device
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
@@ -33,3 +38,40 @@ class LocalizedJWTScheme(SimpleJWTScheme):
     """Documents LocalizedJWTAuthentication in the OpenAPI schema as the bearer JWT it is."""
 
     target_class = "accounts.authentication.LocalizedJWTAuthentication"
+
+
+class TwoFactorRequired(APIException):
+    """The session signed in with a password but has not passed its second factor yet."""
+
+    status_code = 403
+    default_detail = _("Enter the code from your authenticator app to continue.")
+    default_code = "accounts.otp_required"
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    """Session authentication (CSRF enforced) that stops at a missing second factor.
+
+    A user with 2FA whose session has not been verified by django-otp is refused everywhere
+    except by views that set ``allows_unverified_session`` (the one that verifies it).
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        view = (request.parser_context or {}).get("view")
+        if result is None or getattr(view, "allows_unverified_session", False):
+            return result
+        user = result[0]
+        if user_has_device(user, confirmed=True) and not _session_verified(request):
+            raise TwoFactorRequired()
+        return result
+
+
+def _session_verified(request: Request) -> bool:
+    verified = getattr(request._request.user, "is_verified", None)
+    return bool(verified and verified())
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """Documents VerifiedSessionAuthentication in the OpenAPI schema: the session cookie."""
+
+    target_class = "accounts.authentication.VerifiedSessionAuthentication"

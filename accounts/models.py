@@ -10,8 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
 
 from accounts.roles import Role
 from core.models import TimestampedModel
@@ -48,6 +50,13 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **fields)
 
 
+class AccountType(models.TextChoices):
+    """What a person is outside any organization (DESIGN.md §4)."""
+
+    CLIENT = "client", _("Client or student")
+    PROFESSIONAL = "professional", _("Professional")
+
+
 class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an email address."""
 
@@ -61,10 +70,25 @@ class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
         _("time zone"), max_length=64, default=DEFAULT_TIME_ZONE, validators=[validate_time_zone]
     )
     avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
+    account_type = models.CharField(
+        _("account type"), max_length=20, choices=AccountType.choices, default=AccountType.CLIENT
+    )
+    # Verification is a fact about the current value: changing a contact goes through a code
+    # sent to the new value, and only a confirmed code writes it here (accounts.verification).
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
+    phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
+    # Set by the email provider's bounce/drop events; cleared when the address changes.
+    email_undeliverable_at = models.DateTimeField(
+        _("email undeliverable since"), null=True, blank=True
+    )
+    email_undeliverable_reason = models.CharField(
+        _("why email is undeliverable"), max_length=200, blank=True
+    )
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)  # type: ignore[misc]
 
     objects = UserManager()
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "updated_at"])
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -82,6 +106,14 @@ class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def phone_verified(self) -> bool:
+        return self.phone_verified_at is not None and bool(self.phone)
+
     def get_full_name(self) -> str:
         return self.display_name or self.email
 
@@ -94,7 +126,10 @@ class Organization(TimestampedModel):
 
     name = models.CharField(_("name"), max_length=150)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    # When on, org admins must have two-factor authentication to manage the organization.
+    require_two_factor = models.BooleanField(_("require 2FA for org admins"), default=False)
     members = models.ManyToManyField(User, through="Membership", related_name="organizations")
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("organization")
@@ -113,6 +148,7 @@ class Membership(TimestampedModel):
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("membership")
@@ -128,3 +164,64 @@ class Membership(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class VerificationChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+
+
+class VerificationCode(TimestampedModel):
+    """A one-time code sent to an email address or phone, stored only as a keyed hash."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_codes")
+    channel = models.CharField(max_length=10, choices=VerificationChannel.choices)
+    # The address being verified: the current one, or the new one of a change.
+    target = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    # A newer code for the same user and channel replaces this one.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=("user", "channel", "-created_at"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(channel__in=VerificationChannel.values),
+                name="accounts_verificationcode_channel_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} code for user {self.user_id}"
+
+
+class AuditEvent(models.Model):
+    """One security-relevant event: who did what to what, from where. Never updated."""
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    # Kept as written at the time: the actor's row may be anonymized later (LGPD).
+    actor_label = models.CharField(_("actor"), max_length=254, blank=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    target_type = models.CharField(_("target type"), max_length=60, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("target_type", "target_id"))]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label or '-'}"

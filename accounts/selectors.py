@@ -81,3 +81,12 @@ def user_can_follow_organization(user: Any, key: str) -> bool:
         return False
     membership = membership_get(user=user, organization_id=int(key))
     return membership is not None and role_can(membership.role, Capability.FOLLOW_ORGANIZATION)
+
+
+def user_kyc_approved(*, user: User) -> bool:
+    """Whether the user's identity verification is approved.
+
+    KYC submissions are not built yet (issue 3, item 7): until they are, nobody is approved,
+    so withdrawals stay closed, which is the safe side.
+    """
+    return False

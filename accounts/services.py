@@ -5,16 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import events
-from accounts.models import Membership, Organization, User
+from accounts.audit import AuditAction
+from accounts.models import (
+    AccountType,
+    AuditEvent,
+    Membership,
+    Organization,
+    User,
+)
 from accounts.roles import Role
 from core.exceptions import ApplicationError, ConflictError
+from core.logging import client_var
+from core.models import InboundWebhook
 
-PROFILE_FIELDS = frozenset({"display_name", "phone", "language", "time_zone"})
+# Contacts (email, phone) are not here: they change only through a verified code.
+PROFILE_FIELDS = frozenset({"display_name", "language", "time_zone"})
 
 
 class LastOrgAdminError(ConflictError):
@@ -70,12 +81,61 @@ def _organization_insert(name: str) -> Organization:
 def organization_create(*, name: str, creator: User) -> Organization:
     """Create an organization; its creator becomes its first org admin."""
     organization = _organization_insert(name.strip())
-    membership_create(organization=organization, user=creator, role=Role.ORG_ADMIN)
+    audit_record(
+        action=AuditAction.ORGANIZATION_CREATED,
+        actor=creator,
+        target=organization,
+        organization=organization,
+    )
+    membership_create(organization=organization, user=creator, role=Role.ORG_ADMIN, actor=creator)
     return organization
 
 
 @transaction.atomic
-def membership_create(*, organization: Organization, user: User, role: str) -> Membership:
+def organization_update(
+    *,
+    organization_id: int,
+    actor: User,
+    name: str | None = None,
+    require_two_factor: bool | None = None,
+) -> Organization:
+    """Change an organization's name or its 2FA rule for admins.
+
+    Turning the 2FA rule on needs the acting admin to have 2FA already, so nobody locks the
+    organization's admins out of their own settings. Raises ``accounts.two_factor_required``.
+    """
+    from accounts.two_factor import user_has_two_factor
+
+    organization = Organization.objects.select_for_update().get(pk=organization_id)
+    changes: dict[str, Any] = {}
+    if name is not None and name.strip() != organization.name:
+        changes["name"] = name.strip()
+    if require_two_factor is not None and require_two_factor != organization.require_two_factor:
+        if require_two_factor and not user_has_two_factor(actor):
+            raise ApplicationError(
+                _("Turn on two-factor authentication for yourself first."),
+                code="accounts.two_factor_required",
+                status_code=403,
+            )
+        changes["require_two_factor"] = require_two_factor
+    if changes:
+        for field, value in changes.items():
+            setattr(organization, field, value)
+        organization.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            action=AuditAction.ORGANIZATION_SETTINGS_CHANGED,
+            actor=actor,
+            target=organization,
+            organization=organization,
+            data=changes,
+        )
+    return organization
+
+
+@transaction.atomic
+def membership_create(
+    *, organization: Organization, user: User, role: str, actor: User | None = None
+) -> Membership:
     """Add ``user`` to ``organization`` with ``role``; emits accounts.membership.created.
 
     Raises ConflictError (``accounts.already_member``) if the user is already a member.
@@ -92,6 +152,13 @@ def membership_create(*, organization: Organization, user: User, role: str) -> M
             membership = Membership.objects.create(organization=organization, user=user, role=role)
     except IntegrityError as exc:
         raise already_member from exc
+    audit_record(
+        action=AuditAction.MEMBER_ADDED,
+        actor=actor,
+        target=membership,
+        organization=organization,
+        data={"user_id": user.pk, "role": role},
+    )
     events.membership_created(membership)
     return membership
 
@@ -111,36 +178,146 @@ def _lock_admins(organization_id: int) -> list[int]:
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str) -> Membership:
+def membership_change_role(
+    *, membership: Membership, role: str, actor: User | None = None
+) -> Membership:
     """Give a member another role; emits accounts.membership.updated.
 
     Locks the organization's admin memberships and then the member's row. Raises
     LastOrgAdminError when it would leave the organization without an org admin.
     """
     admin_ids = _lock_admins(membership.organization_id)
-    locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    locked = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "organization")
+        .get(pk=membership.pk)
+    )
     if locked.role == role:
         return locked
     if locked.role == Role.ORG_ADMIN and admin_ids == [locked.pk]:
         raise LastOrgAdminError()
+    previous = locked.role
     locked.role = role
     locked.save(update_fields=["role", "updated_at"])
+    audit_record(
+        action=AuditAction.ROLE_CHANGED,
+        actor=actor,
+        target=locked,
+        organization=locked.organization,
+        data={"user_id": locked.user_id, "from": previous, "to": role},
+    )
     events.membership_updated(locked)
     return locked
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
     """Remove a member from the organization; emits accounts.membership.deleted.
 
     Same locks and LastOrgAdminError as membership_change_role.
     """
     admin_ids = _lock_admins(membership.organization_id)
-    locked = Membership.objects.select_for_update().get(pk=membership.pk)
+    locked = (
+        # of=("self",): lock the membership only, not the joined organization row.
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=membership.pk)
+    )
     if locked.role == Role.ORG_ADMIN and admin_ids == [locked.pk]:
         raise LastOrgAdminError()
     membership_id, user_id, organization_id = locked.pk, locked.user_id, locked.organization_id
+    audit_record(
+        action=AuditAction.MEMBER_REMOVED,
+        actor=actor,
+        target=locked,
+        organization=locked.organization,
+        data={"user_id": user_id, "role": locked.role},
+    )
     locked.delete()
     events.membership_deleted(
         organization_id=organization_id, membership_id=membership_id, user_id=user_id
     )
+
+
+# --- Audit trail ------------------------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    action: AuditAction,
+    actor: User | None,
+    target: Any = None,
+    organization: Organization | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the audit trail, with the current request's IP and user agent.
+
+    Called inside the caller's transaction, so an event exists exactly when its change does.
+    """
+    client = client_var.get()
+    return AuditEvent.objects.create(
+        action=str(action),
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=actor.email if actor is not None else "",
+        organization=organization,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        ip_address=client.ip_address if client else None,
+        user_agent=client.user_agent if client else "",
+        data=data or {},
+    )
+
+
+@transaction.atomic
+def user_become_professional(*, user: User) -> User:
+    """Turn a client account into a professional one (the profile comes with calls)."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.account_type == AccountType.PROFESSIONAL:
+        return locked
+    locked.account_type = AccountType.PROFESSIONAL
+    locked.save(update_fields=["account_type", "updated_at"])
+    audit_record(action=AuditAction.BECAME_PROFESSIONAL, actor=locked, target=locked)
+    return locked
+
+
+# --- Email delivery events ------------------------------------------------------------------
+
+
+def email_event_receive(
+    *, provider: str, event_id: str, email: str, reason: str, detail: str, payload: dict[str, Any]
+) -> InboundWebhook | None:
+    """Record a bounce/drop event once and queue its processing; a replay is ignored.
+
+    Returns the new record, or None when this provider event was already received.
+    """
+    if not event_id:
+        # Without an id a replay cannot be told apart; key on the content instead.
+        event_id = f"{email}:{reason}:{payload.get('timestamp', '')}"
+    try:
+        with transaction.atomic():
+            record = InboundWebhook.objects.create(
+                provider=provider,
+                event_id=event_id[:200],
+                payload={"email": email, "reason": reason, "detail": detail, "event": payload},
+            )
+    except IntegrityError:
+        return None
+    from accounts.tasks import process_email_event
+
+    transaction.on_commit(lambda: process_email_event.delay(record.pk), robust=True)
+    return record
+
+
+@transaction.atomic
+def user_mark_email_undeliverable(*, email: str, reason: str) -> User | None:
+    """Flag the account whose current address bounced, so the app can ask for another."""
+    user = User.objects.select_for_update().filter(email=email.strip().lower()).first()
+    if user is None or user.email_undeliverable_at is not None:
+        return user
+    user.email_undeliverable_at = timezone.now()
+    user.email_undeliverable_reason = reason[:200]
+    user.save(update_fields=["email_undeliverable_at", "email_undeliverable_reason", "updated_at"])
+    audit_record(
+        action=AuditAction.EMAIL_UNDELIVERABLE, actor=None, target=user, data={"reason": reason}
+    )
+    return user

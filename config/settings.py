@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "guardian",
     "anymail",
     "phonenumber_field",
+    "simple_history",
     # Ours. core and realtime know no domain app; accounts is imported by everyone.
     "core",
     "realtime",
@@ -110,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -223,7 +225,12 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = "optional"
+# Verification of email and phone is ours (accounts.verification: hashed, single-use codes);
+# allauth signs people up and in, resets passwords, and rate-limits failed sign-ins.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# A lock after 5 failures in 5 minutes per account (and 10 per minute per IP) that lifts
+# by itself, and at once with a password reset: an attacker cannot lock a victim out for good.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_USER_DISPLAY = "accounts.adapters.user_display"
@@ -254,7 +261,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.LocalizedJWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.VerifiedSessionAuthentication",
     ],
     # Deny by default: a view that forgets its permission class is closed, not open.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -338,9 +345,18 @@ if AWS_STORAGE_BUCKET_NAME:
 # --- Email --------------------------------------------------------------------------------
 
 SENDGRID_API_KEY: str = env.str("SENDGRID_API_KEY", default="")
+ANYMAIL = {
+    "SENDGRID_API_KEY": SENDGRID_API_KEY,
+    # SendGrid's signed event webhook: the public key (base64, as SendGrid shows it).
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str(
+        "SENDGRID_WEBHOOK_VERIFICATION_KEY", default=""
+    )
+    or None,
+    # Optional HTTP basic auth ("user:password") in the webhook URL, checked as well.
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
+}
 if SENDGRID_API_KEY:
     EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
-    ANYMAIL = {"SENDGRID_API_KEY": SENDGRID_API_KEY}
 else:
     EMAIL_BACKEND = env.str(
         "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -371,7 +387,18 @@ if not DEBUG:
 # Each outside service is chosen by a dotted path (core.providers.load_provider). Later
 # issues add their adapters here; the embedded default always points at a sandbox.
 
-PROVIDERS: dict[str, str] = {}
+ZENVIA_API_TOKEN: str = env.str("ZENVIA_API_TOKEN", default="")
+ZENVIA_SMS_FROM: str = env.str("ZENVIA_SMS_FROM", default="")
+ZENVIA_API_URL: str = env.str("ZENVIA_API_URL", default="https://api.zenvia.com")
+ZENVIA_TIMEOUT_SECONDS: float = env.float("ZENVIA_TIMEOUT_SECONDS", default=10.0)
+# The sandbox SMS adapter also appends each message here as a JSON line when set.
+SANDBOX_SMS_OUTBOX_FILE: str = env.str("SANDBOX_SMS_OUTBOX_FILE", default="")
+
+PROVIDERS: dict[str, str] = {
+    "accounts.sms": "accounts.providers.zenvia.ZenviaSms"
+    if ZENVIA_API_TOKEN
+    else "accounts.providers.sandbox.SandboxSms",
+}
 
 # --- Logging ------------------------------------------------------------------------------
 

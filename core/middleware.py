@@ -1,4 +1,4 @@
-"""HTTP middleware with no business rules."""
+"""HTTP middleware with no business rules: request ids and client info for logs and audit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from core.logging import request_id_var
+from core.logging import ClientInfo, client_var, request_id_var
 
 # An id from a trusted proxy is kept so logs line up across hops; anything odd is replaced
 # so a client cannot inject text into log lines.
@@ -18,7 +18,15 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 def _request_id(request: HttpRequest) -> str:
     incoming = request.headers.get("X-Request-ID", "")
-    return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    # REMOTE_ADDR is the client as daphne saw it (with --proxy-headers, as the proxy said).
+    client_var.set(
+        ClientInfo(
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.headers.get("User-Agent", "")[:300],
+        )
+    )
+    return request_id
 
 
 class RequestIdMiddleware:

@@ -12,3 +12,22 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class InboundWebhook(models.Model):
+    """A provider's webhook event, recorded once: a replay of the same event id is ignored."""
+
+    provider = models.CharField(max_length=40)
+    event_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("provider", "event_id"), name="core_inboundwebhook_unique_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.event_id}"

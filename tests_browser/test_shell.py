@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 NAME = "Marina Souza"
 EMAIL = "marina@example.com"
+PHONE = "(11) 98765-4321"
 PASSWORD = "rio-de-janeiro-2026"
 
 
@@ -33,14 +34,20 @@ def test_a_person_signs_up_signs_out_signs_in_and_switches_language(
     expect(page).to_have_url(f"{live_server_url}/signup")
     page.get_by_label("Seu nome").fill(NAME)
     page.get_by_label("E-mail").fill(EMAIL)
+    page.get_by_label("Celular").fill(PHONE)
     page.get_by_label("Senha").fill(PASSWORD)
     page.get_by_role("button", name="Criar conta").click()
 
-    # Then they are signed in at home, with a live connection.
-    expect(page).to_have_url(f"{live_server_url}/")
-    expect(heading).to_have_text(f"Olá, {NAME}")
+    # Then they are signed in, asked for the codes sent to them, with a live connection.
+    expect(page).to_have_url(f"{live_server_url}/verify")
+    expect(heading).to_have_text("Verifique sua conta")
     expect(status).to_have_attribute("data-state", "connected")
     expect(status).to_have_text("Conectado")
+
+    # And home welcomes them.
+    page.get_by_role("link", name="Início").click()
+    expect(page).to_have_url(f"{live_server_url}/")
+    expect(heading).to_have_text(f"Olá, {NAME}")
 
     # When they sign out, they are back at sign in and the connection is gone.
     page.get_by_role("button", name="Sair").click()

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from phonenumber_field.serializerfields import PhoneNumberField
-from rest_framework import serializers
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import policies, services, two_factor
+from accounts.audit import AuditAction
 from accounts.models import Membership, Organization, User, validate_time_zone
 from accounts.roles import Role
+from core.exceptions import ApplicationError
 from core.serializers import InputSerializer
 
 
 class OrganizationOutput(serializers.ModelSerializer):
     class Meta:
         model = Organization
-        fields = ("id", "name", "slug")
+        fields = ("id", "name", "slug", "require_two_factor")
+
+
+class OrganizationUpdateInput(InputSerializer):
+    name = serializers.CharField(max_length=150, min_length=2, required=False)
+    require_two_factor = serializers.BooleanField(required=False)
 
 
 class MyMembershipOutput(serializers.ModelSerializer):
@@ -28,6 +44,12 @@ class MyMembershipOutput(serializers.ModelSerializer):
 class MeOutput(serializers.ModelSerializer):
     phone = serializers.SerializerMethodField()
     avatar_url = serializers.SerializerMethodField()
+    email_verified = serializers.BooleanField(read_only=True)
+    phone_verified = serializers.BooleanField(read_only=True)
+    email_undeliverable = serializers.SerializerMethodField()
+    missing = serializers.SerializerMethodField(
+        help_text="For each gated action, the verification steps still missing (in order)."
+    )
     memberships = MyMembershipOutput(many=True, source="prefetched_memberships")
 
     class Meta:
@@ -40,6 +62,11 @@ class MeOutput(serializers.ModelSerializer):
             "language",
             "time_zone",
             "avatar_url",
+            "account_type",
+            "email_verified",
+            "phone_verified",
+            "email_undeliverable",
+            "missing",
             "is_staff",
             "memberships",
         )
@@ -50,10 +77,18 @@ class MeOutput(serializers.ModelSerializer):
     def get_avatar_url(self, user: User) -> str | None:
         return user.avatar.url if user.avatar else None
 
+    def get_email_undeliverable(self, user: User) -> bool:
+        return user.email_undeliverable_at is not None
+
+    def get_missing(self, user: User) -> dict[str, list[str]]:
+        return {
+            str(action): [str(step) for step in policies.missing(user, action)]
+            for action in policies.Action
+        }
+
 
 class MeUpdateInput(InputSerializer):
     display_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
-    phone = PhoneNumberField(allow_blank=True, required=False)
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
     time_zone = serializers.CharField(
         max_length=64, required=False, validators=[validate_time_zone]
@@ -80,3 +115,99 @@ class MemberUpdateInput(InputSerializer):
 
 class OrganizationCreateInput(InputSerializer):
     name = serializers.CharField(max_length=150, min_length=2)
+
+
+class EmailVerificationStartInput(InputSerializer):
+    email = serializers.EmailField(
+        required=False, help_text="A new address to switch to; omit to verify the current one."
+    )
+
+
+class PhoneVerificationStartInput(InputSerializer):
+    phone = PhoneNumberField(
+        required=False, help_text="A new number to switch to (E.164, or Brazilian national)."
+    )
+
+
+class VerificationConfirmInput(InputSerializer):
+    code = serializers.RegexField(r"^\s*\d{6}\s*$", max_length=12)
+
+
+class VerificationSentOutput(serializers.Serializer):
+    channel = serializers.CharField()
+    target = serializers.CharField(help_text="Where the code went, partly hidden.")
+    expires_at = serializers.DateTimeField()
+    resend_after = serializers.DateTimeField()
+
+
+class TokenObtainInput(TokenObtainPairSerializer):
+    """Email + password for a token pair, through allauth so failed attempts share one lock.
+
+    The browser sign-in and this endpoint count failures per account and per IP in the same
+    place (allauth's ``login_failed`` rate limit), so switching doors does not reset the lock.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["otp"] = serializers.CharField(
+            required=False,
+            max_length=20,
+            help_text="The authenticator (or recovery) code, for accounts with 2FA.",
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        from allauth.account.adapter import get_adapter
+
+        request = self.context["request"]
+        django_request = getattr(request, "_request", request)
+        email = str(attrs.get(self.username_field, "")).strip().lower()
+        try:
+            user = get_adapter(django_request).authenticate(
+                django_request, email=email, password=attrs["password"]
+            )
+        except DjangoValidationError as exc:
+            # The adapter has written the audit row; this door answers in the API's shape.
+            raise ApplicationError(
+                _("Too many failed attempts. Try again in a few minutes, or reset your password."),
+                code="accounts.too_many_attempts",
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+            ) from exc
+        if user is None or not user.is_active:
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            )
+        if two_factor.user_has_two_factor(user):
+            if not attrs.get("otp"):
+                raise ApplicationError(
+                    _("Enter the code from your authenticator app."),
+                    code="accounts.otp_required",
+                    status_code=status.HTTP_401_UNAUTHORIZED,
+                )
+            two_factor.two_factor_check(user=user, code=attrs["otp"])
+        refresh = RefreshToken.for_user(user)
+        update_last_login(User, user)
+        services.audit_record(action=AuditAction.TOKEN_ISSUED, actor=user, target=user)
+        return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+
+class TwoFactorStatusOutput(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    recovery_codes_left = serializers.IntegerField()
+
+
+class TotpSetupOutput(serializers.Serializer):
+    secret = serializers.CharField(help_text="Base32 secret, for typing into the app by hand.")
+    otpauth_url = serializers.CharField()
+    qr_svg = serializers.CharField(help_text="The otpauth URL as an SVG QR code.")
+
+
+class OtpCodeInput(InputSerializer):
+    code = serializers.CharField(max_length=20, min_length=6)
+
+
+class PasswordInput(InputSerializer):
+    password = serializers.CharField(max_length=200, trim_whitespace=False)
+
+
+class RecoveryCodesOutput(serializers.Serializer):
+    recovery_codes = serializers.ListField(child=serializers.CharField())

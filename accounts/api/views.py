@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import django_otp
+import qrcode
 from drf_spectacular.utils import extend_schema
+from qrcode.image.svg import SvgPathImage
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -13,10 +17,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from accounts import selectors, services
+from accounts import selectors, services, two_factor, verification
 from accounts.api import serializers
 from accounts.api.permissions import CanManageMembers, CanViewMembers
-from accounts.models import User
+from accounts.authentication import VerifiedSessionAuthentication
+from accounts.models import User, VerificationChannel, VerificationCode
 from core.pagination import PagePagination
 
 
@@ -54,6 +59,236 @@ class MeApi(APIView):
         return Response(_me_payload(user))
 
 
+def _mask(channel: str, target: str) -> str:
+    if channel == VerificationChannel.EMAIL:
+        name, _, domain = target.partition("@")
+        return f"{name[:2]}***@{domain}"
+    return f"{target[:5]}****{target[-4:]}"
+
+
+def _sent_payload(code: VerificationCode) -> dict[str, Any]:
+    return serializers.VerificationSentOutput(
+        {
+            "channel": code.channel,
+            "target": _mask(code.channel, code.target),
+            "expires_at": code.expires_at,
+            "resend_after": code.created_at + verification.RESEND_COOLDOWN,
+        }
+    ).data
+
+
+class EmailVerificationStartApi(APIView):
+    """Send a code to the current email address, or to a new one to switch to."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        request=serializers.EmailVerificationStartInput,
+        responses={202: serializers.VerificationSentOutput},
+        summary="Send an email verification code",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.EmailVerificationStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        code = verification.verification_start(
+            user=signed_in_user(request),
+            channel=VerificationChannel.EMAIL,
+            target=data.validated_data.get("email"),
+        )
+        return Response(_sent_payload(code), status=status.HTTP_202_ACCEPTED)
+
+
+class PhoneVerificationStartApi(APIView):
+    """Send an SMS code to the current phone, or to a new number to switch to."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        request=serializers.PhoneVerificationStartInput,
+        responses={202: serializers.VerificationSentOutput},
+        summary="Send a phone verification code",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PhoneVerificationStartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        phone = data.validated_data.get("phone")
+        code = verification.verification_start(
+            user=signed_in_user(request),
+            channel=VerificationChannel.PHONE,
+            target=str(phone) if phone else None,
+        )
+        return Response(_sent_payload(code), status=status.HTTP_202_ACCEPTED)
+
+
+class _VerificationConfirmApi(APIView):
+    permission_classes = (IsAuthenticated,)
+    channel: str
+
+    def post(self, request: Request) -> Response:
+        data = serializers.VerificationConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = verification.verification_confirm(
+            user=signed_in_user(request),
+            channel=self.channel,
+            plain_code=data.validated_data["code"],
+        )
+        return Response(_me_payload(user))
+
+
+@extend_schema(
+    request=serializers.VerificationConfirmInput,
+    responses=serializers.MeOutput,
+    summary="Confirm the email code",
+)
+class EmailVerificationConfirmApi(_VerificationConfirmApi):
+    """Confirm the emailed code; the address becomes the account's, verified."""
+
+    channel = VerificationChannel.EMAIL
+
+
+@extend_schema(
+    request=serializers.VerificationConfirmInput,
+    responses=serializers.MeOutput,
+    summary="Confirm the SMS code",
+)
+class PhoneVerificationConfirmApi(_VerificationConfirmApi):
+    """Confirm the SMS code; the number becomes the account's, verified."""
+
+    channel = VerificationChannel.PHONE
+
+
+class BecomeProfessionalApi(APIView):
+    """Turn this account into a professional one."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(request=None, responses=serializers.MeOutput, summary="Become a professional")
+    def post(self, request: Request) -> Response:
+        user = services.user_become_professional(user=signed_in_user(request))
+        return Response(_me_payload(user))
+
+
+def _two_factor_status(user: User) -> dict[str, Any]:
+    return serializers.TwoFactorStatusOutput(
+        {
+            "enabled": two_factor.user_has_two_factor(user),
+            "recovery_codes_left": two_factor.recovery_codes_left(user),
+        }
+    ).data
+
+
+class TwoFactorStatusApi(APIView):
+    """Whether two-factor authentication is on, and how many recovery codes are left."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(responses=serializers.TwoFactorStatusOutput, summary="2FA status")
+    def get(self, request: Request) -> Response:
+        return Response(_two_factor_status(signed_in_user(request)))
+
+
+class TotpSetupStartApi(APIView):
+    """Start setting up an authenticator app: returns its secret and a QR code, once."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        request=None, responses={201: serializers.TotpSetupOutput}, summary="Start 2FA setup"
+    )
+    def post(self, request: Request) -> Response:
+        setup = two_factor.totp_setup_start(user=signed_in_user(request))
+        qr_svg = qrcode.make(setup.otpauth_url, image_factory=SvgPathImage).to_string(
+            encoding="unicode"
+        )
+        payload = {
+            "secret": base64.b32encode(setup.device.bin_key).decode(),
+            "otpauth_url": setup.otpauth_url,
+            "qr_svg": qr_svg,
+        }
+        return Response(
+            serializers.TotpSetupOutput(payload).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+class TotpSetupConfirmApi(APIView):
+    """Confirm the app with one of its codes; answers the recovery codes, shown only now."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        request=serializers.OtpCodeInput,
+        responses=serializers.RecoveryCodesOutput,
+        summary="Confirm 2FA setup",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.OtpCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        device, codes = two_factor.totp_setup_confirm(
+            user=signed_in_user(request), code=data.validated_data["code"]
+        )
+        # This session just proved the second factor: keep it verified.
+        django_otp.login(request._request, device)
+        return Response({"recovery_codes": codes}, headers={"Cache-Control": "no-store"})
+
+
+class RecoveryCodesApi(APIView):
+    """Replace the recovery codes (password needed again)."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        request=serializers.PasswordInput,
+        responses=serializers.RecoveryCodesOutput,
+        summary="New recovery codes",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        codes = two_factor.recovery_codes_regenerate(
+            user=signed_in_user(request), password=data.validated_data["password"]
+        )
+        return Response({"recovery_codes": codes}, headers={"Cache-Control": "no-store"})
+
+
+class TwoFactorDisableApi(APIView):
+    """Turn two-factor authentication off (password needed again)."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(request=serializers.PasswordInput, responses={204: None}, summary="Turn 2FA off")
+    def post(self, request: Request) -> Response:
+        data = serializers.PasswordInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        two_factor.two_factor_disable(
+            user=signed_in_user(request), password=data.validated_data["password"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TwoFactorVerifyApi(APIView):
+    """The second step of a browser sign-in: a TOTP or recovery code verifies the session."""
+
+    # The one endpoint a password-only session of a 2FA account may use; sessions only.
+    authentication_classes = (VerifiedSessionAuthentication,)
+    allows_unverified_session = True
+    permission_classes = (IsAuthenticated,)
+    throttle_scope = "auth"
+    throttle_classes = (ScopedRateThrottle,)
+
+    @extend_schema(
+        request=serializers.OtpCodeInput, responses=serializers.MeOutput, summary="Verify 2FA"
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.OtpCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = signed_in_user(request)
+        device = two_factor.two_factor_check(user=user, code=data.validated_data["code"])
+        django_otp.login(request._request, device)
+        return Response(_me_payload(user))
+
+
 class OrganizationListApi(APIView):
     """Organizations the signed-in user belongs to; create a new one."""
 
@@ -78,6 +313,32 @@ class OrganizationListApi(APIView):
         return Response(
             serializers.OrganizationOutput(organization).data, status=status.HTTP_201_CREATED
         )
+
+
+class OrganizationDetailApi(APIView):
+    """One organization: members read it, org admins change its settings."""
+
+    permission_classes = (CanViewMembers,)
+
+    def get_permissions(self) -> list[Any]:
+        return [CanManageMembers()] if self.request.method == "PATCH" else [CanViewMembers()]
+
+    @extend_schema(responses=serializers.OrganizationOutput, summary="An organization")
+    def get(self, request: Request, organization_id: int) -> Response:
+        return Response(serializers.OrganizationOutput(request.membership.organization).data)  # type: ignore[attr-defined]
+
+    @extend_schema(
+        request=serializers.OrganizationUpdateInput,
+        responses=serializers.OrganizationOutput,
+        summary="Change organization settings",
+    )
+    def patch(self, request: Request, organization_id: int) -> Response:
+        data = serializers.OrganizationUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = services.organization_update(
+            organization_id=organization_id, actor=signed_in_user(request), **data.validated_data
+        )
+        return Response(serializers.OrganizationOutput(organization).data)
 
 
 class OrganizationMemberListApi(APIView):
@@ -112,7 +373,7 @@ class OrganizationMemberDetailApi(APIView):
             organization_id=organization_id, membership_id=membership_id
         )
         membership = services.membership_change_role(
-            membership=membership, role=data.validated_data["role"]
+            membership=membership, role=data.validated_data["role"], actor=signed_in_user(request)
         )
         return Response(serializers.MemberOutput(membership).data)
 
@@ -121,7 +382,7 @@ class OrganizationMemberDetailApi(APIView):
         membership = selectors.membership_get_in_organization(
             organization_id=organization_id, membership_id=membership_id
         )
-        services.membership_remove(membership=membership)
+        services.membership_remove(membership=membership, actor=signed_in_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -131,6 +392,7 @@ class OrganizationMemberDetailApi(APIView):
 class TokenObtainApi(jwt_views.TokenObtainPairView):
     """Exchange email + password for an access token (minutes) and a refresh token (days)."""
 
+    serializer_class = serializers.TokenObtainInput
     permission_classes = (AllowAny,)  # type: ignore[assignment]  # simplejwt declares ()
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "auth"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -10,6 +10,17 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from core.logging import client_var
+
+
+@pytest.fixture(autouse=True)
+def _no_client_left_from_another_test() -> Iterator[None]:
+    # The request middleware sets the client (IP, user agent) for the audit trail and never
+    # resets it: under ASGI each request has its own context, but every test shares this
+    # thread's, so a service called outside a request would see the last test's client.
+    token = client_var.set(None)
+    yield
+    client_var.reset(token)
 
 
 @dataclass

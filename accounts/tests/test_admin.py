@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from django.contrib.messages import ERROR, get_messages
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, User
 from accounts.roles import Role
@@ -21,10 +23,14 @@ Published = list[tuple[str, dict[str, Any]]]
 
 @pytest.fixture
 def staff_client() -> Client:
+    """Staff signed in and past the second factor, as the admin (OTPAdminSite) demands."""
+    staff = UserFactory(email="staff@example.com", is_staff=True, is_superuser=True, language="en")
+    device = TOTPDevice.objects.create(user=staff, name="app", confirmed=True)
     client = Client()
-    client.force_login(
-        UserFactory(email="staff@example.com", is_staff=True, is_superuser=True, language="en")
-    )
+    client.force_login(staff)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
 
 
@@ -221,3 +227,22 @@ def test_staff_can_create_a_user_with_a_lower_cased_email(staff_client: Client) 
     assert response.status_code == 302
     user = User.objects.get(email__iexact="nova@example.com")
     assert user.check_password("correct-horse-battery")
+
+
+def test_the_audit_trail_is_visible_to_staff_and_cannot_be_edited(staff_client: Client) -> None:
+    from accounts.models import AuditEvent
+
+    event = AuditEvent.objects.create(action="auth.sign_in", actor_label="ana@example.com")
+
+    listing = staff_client.get("/admin/accounts/auditevent/?action=auth.sign_in")
+    change = staff_client.post(
+        f"/admin/accounts/auditevent/{event.pk}/change/", {"action": "auth.sign_out"}
+    )
+    delete = staff_client.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"})
+    add = staff_client.get("/admin/accounts/auditevent/add/")
+
+    assert listing.status_code == 200
+    assert "ana@example.com" in listing.content.decode()
+    assert (change.status_code, delete.status_code, add.status_code) == (403, 403, 403)
+    event.refresh_from_db()
+    assert event.action == "auth.sign_in"

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from accounts import services
-from accounts.models import Membership
+from accounts import services, verification
+from accounts.models import Membership, VerificationChannel, VerificationCode
 from accounts.roles import Role
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from core.exceptions import ApplicationError
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
@@ -134,3 +135,76 @@ def test_adding_the_same_person_twice_at_once_refuses_the_second_with_a_conflict
     assert first_outcome == ["done"]
     assert list(Membership.objects.values_list("role", flat=True)) == [Role.AGENT]
     assert second_outcome == ["accounts.already_member"]
+
+
+def test_two_code_requests_at_once_send_one_code() -> None:
+    user = UserFactory(phone="+5511987654321")
+    ready, release = threading.Event(), threading.Event()
+    first_outcome: list[str] = []
+    second_outcome: list[str] = []
+    first_thread = in_thread(
+        hold_open_after(
+            lambda: verification.verification_start(user=user, channel=VerificationChannel.PHONE),
+            ready,
+            release,
+        ),
+        first_outcome,
+    )
+    second_thread = in_thread(
+        lambda: verification.verification_start(user=user, channel=VerificationChannel.PHONE),
+        second_outcome,
+    )
+
+    first_thread.start()
+    assert ready.wait(timeout=10)
+    second_thread.start()
+    blocked = wait_until_blocked_on_a_lock(second_thread)
+    release.set()
+    first_thread.join(timeout=10)
+    second_thread.join(timeout=10)
+
+    assert blocked, "the second request did not wait for the first one's lock on the user"
+    assert (first_outcome, second_outcome) == (["done"], ["accounts.code_cooldown"])
+    assert VerificationCode.objects.count() == 1
+
+
+def test_two_wrong_codes_at_once_both_count() -> None:
+    user = UserFactory(email="ana@example.com")
+    verification.verification_start(user=user, channel=VerificationChannel.EMAIL)
+    ready, release = threading.Event(), threading.Event()
+    first_outcome: list[str] = []
+    second_outcome: list[str] = []
+
+    def confirm_wrong_and_keep_the_lock() -> None:
+        # The wrong attempt is written in its own (inner) transaction and survives the error.
+        try:
+            verification.verification_confirm(
+                user=user, channel=VerificationChannel.EMAIL, plain_code="not-it"
+            )
+        except ApplicationError as exc:
+            first_outcome.append(exc.code)
+
+    first_thread = in_thread(
+        hold_open_after(confirm_wrong_and_keep_the_lock, ready, release), first_outcome
+    )
+    second_thread = in_thread(
+        lambda: verification.verification_confirm(
+            user=user, channel=VerificationChannel.EMAIL, plain_code="not-it"
+        ),
+        second_outcome,
+    )
+
+    first_thread.start()
+    assert ready.wait(timeout=10)
+    second_thread.start()
+    blocked = wait_until_blocked_on_a_lock(second_thread)
+    release.set()
+    first_thread.join(timeout=10)
+    second_thread.join(timeout=10)
+
+    assert blocked, "the second attempt did not wait for the first one's lock on the code"
+    assert (first_outcome, second_outcome) == (
+        ["accounts.code_invalid", "done"],
+        ["accounts.code_invalid"],
+    )
+    assert VerificationCode.objects.get().attempts == 2

@@ -8,18 +8,26 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import AccountType, User
 from accounts.roles import Role
 from accounts.tests.conftest import Org
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from accounts.tests.helpers import assert_error, rows
+from accounts.tests.helpers import assert_error, audit_row, audit_rows, rows
 
 pytestmark = pytest.mark.django_db
 
 ME_URL = "/api/v1/me/"
 ClientFor = Callable[[User | None], APIClient]
+# What a new account still has to do before each gated action (accounts.policies).
+UNVERIFIED_MISSING = {
+    "buy_tokens": ["email_verified", "phone_verified"],
+    "start_call": ["email_verified", "phone_verified"],
+    "join_queue": ["email_verified", "phone_verified"],
+    "withdraw": ["kyc_approved"],
+}
 
 
 @pytest.fixture
@@ -44,6 +52,11 @@ def me_payload(
         "language": user.language,
         "time_zone": user.time_zone,
         "avatar_url": None,
+        "account_type": user.account_type,
+        "email_verified": user.email_verified_at is not None,
+        "phone_verified": user.phone_verified_at is not None and bool(user.phone),
+        "email_undeliverable": user.email_undeliverable_at is not None,
+        "missing": UNVERIFIED_MISSING,
         "is_staff": user.is_staff,
         "memberships": memberships or [],
         **changes,
@@ -70,67 +83,125 @@ def test_it_shows_my_profile_and_memberships_ordered_by_organization_name(
         "language": "pt-br",
         "time_zone": "America/Sao_Paulo",
         "avatar_url": None,
+        "account_type": "client",
+        "email_verified": False,
+        "phone_verified": False,
+        "email_undeliverable": False,
+        "missing": UNVERIFIED_MISSING,
         "is_staff": False,
         "memberships": [
             {
                 "id": in_alpha.pk,
                 "role": "org_admin",
-                "organization": {"id": alpha.pk, "name": "Alpha School", "slug": "alpha-school"},
+                "organization": {
+                    "id": alpha.pk,
+                    "name": "Alpha School",
+                    "slug": "alpha-school",
+                    "require_two_factor": False,
+                },
             },
             {
                 "id": in_zeta.pk,
                 "role": "viewer",
-                "organization": {"id": zeta.pk, "name": "Zeta Clinic", "slug": "zeta-clinic"},
+                "organization": {
+                    "id": zeta.pk,
+                    "name": "Zeta Clinic",
+                    "slug": "zeta-clinic",
+                    "require_two_factor": False,
+                },
             },
         ],
+    }
+
+
+def test_it_shows_what_verification_has_unlocked(client_for: ClientFor, ana: User) -> None:
+    now = timezone.now()
+    User.objects.filter(pk=ana.pk).update(
+        email_verified_at=now,
+        phone_verified_at=now,
+        account_type=AccountType.PROFESSIONAL,
+        email_undeliverable_at=now,
+        email_undeliverable_reason="bounce",
+    )
+
+    response = client_for(ana).get(ME_URL)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert {
+        key: body[key]
+        for key in (
+            "account_type",
+            "email_verified",
+            "phone_verified",
+            "email_undeliverable",
+            "missing",
+        )
+    } == {
+        "account_type": "professional",
+        "email_verified": True,
+        "phone_verified": True,
+        "email_undeliverable": True,
+        "missing": {
+            "buy_tokens": [],
+            "start_call": [],
+            "join_queue": [],
+            "withdraw": ["kyc_approved"],
+        },
+    }
+
+
+def test_a_verified_email_with_an_unverified_phone_still_misses_the_phone(
+    client_for: ClientFor, ana: User
+) -> None:
+    User.objects.filter(pk=ana.pk).update(email_verified_at=timezone.now())
+
+    response = client_for(ana).get(ME_URL)
+
+    assert response.status_code == 200
+    assert (response.json()["email_verified"], response.json()["phone_verified"]) == (True, False)
+    assert response.json()["missing"] == {
+        "buy_tokens": ["phone_verified"],
+        "start_call": ["phone_verified"],
+        "join_queue": ["phone_verified"],
+        "withdraw": ["kyc_approved"],
     }
 
 
 def test_it_updates_every_profile_field(client_for: ClientFor, ana: User) -> None:
     response = client_for(ana).patch(
         ME_URL,
-        {
-            "display_name": "Ana Souza",
-            "phone": "+5511987654321",
-            "language": "en",
-            "time_zone": "Europe/Lisbon",
-        },
+        {"display_name": "Ana Souza", "language": "en", "time_zone": "Europe/Lisbon"},
         format="json",
     )
 
     assert response.status_code == 200
     assert response.json() == me_payload(
-        ana,
-        display_name="Ana Souza",
-        phone="+5511987654321",
-        language="en",
-        time_zone="Europe/Lisbon",
+        ana, display_name="Ana Souza", language="en", time_zone="Europe/Lisbon"
     )
     ana.refresh_from_db()
     assert (ana.display_name, str(ana.phone), ana.language, ana.time_zone) == (
         "Ana Souza",
-        "+5511987654321",
+        "+5511912345678",
         "en",
         "Europe/Lisbon",
     )
 
 
-def test_a_national_phone_number_is_stored_in_e164(client_for: ClientFor, ana: User) -> None:
-    response = client_for(ana).patch(ME_URL, {"phone": "11987654321"}, format="json")
+# The phone changes only through a code sent to the new number (accounts.verification), so
+# PATCH /me refuses it like any other field it does not know, whatever the value.
+@pytest.mark.parametrize("phone", ["+5511987654321", "11987654321", ""])
+def test_the_phone_cannot_be_changed_through_the_profile(
+    client_for: ClientFor, ana: User, phone: str
+) -> None:
+    before = rows(User)
 
-    assert response.status_code == 200
-    assert response.json() == me_payload(ana, phone="+5511987654321")
-    ana.refresh_from_db()
-    assert ana.phone.as_e164 == "+5511987654321"
+    response = client_for(ana).patch(
+        ME_URL, {"display_name": "Ana Souza", "phone": phone}, format="json"
+    )
 
-
-def test_an_empty_phone_clears_it(client_for: ClientFor, ana: User) -> None:
-    response = client_for(ana).patch(ME_URL, {"phone": ""}, format="json")
-
-    assert response.status_code == 200
-    assert response.json() == me_payload(ana, phone="")
-    ana.refresh_from_db()
-    assert str(ana.phone) == ""
+    assert_error(response, 400, "validation_error", {"fields": {"phone": ["Unknown field."]}})
+    assert rows(User) == before
 
 
 def test_a_patch_changes_only_the_fields_it_names(client_for: ClientFor, ana: User) -> None:
@@ -149,7 +220,7 @@ def test_a_patch_changes_only_the_fields_it_names(client_for: ClientFor, ana: Us
 @pytest.mark.parametrize(
     ("data", "fields"),
     [
-        ({"phone": "12345"}, {"phone": ["Enter a valid phone number."]}),
+        ({"phone": "12345"}, {"phone": ["Unknown field."]}),
         ({"time_zone": "Mars/Base"}, {"time_zone": ["Mars/Base is not a known time zone."]}),
         ({"language": "fr"}, {"language": ['"fr" is not a valid choice.']}),
         (
@@ -159,12 +230,25 @@ def test_a_patch_changes_only_the_fields_it_names(client_for: ClientFor, ana: Us
         ({"rol": "x"}, {"rol": ["Unknown field."]}),
         ({"is_staff": True}, {"is_staff": ["Unknown field."]}),
         ({"email": "other@example.com"}, {"email": ["Unknown field."]}),
+        ({"email_verified": True}, {"email_verified": ["Unknown field."]}),
+        ({"account_type": "professional"}, {"account_type": ["Unknown field."]}),
         (
             {"display_name": "Fine", "time_zone": "Mars/Base"},
             {"time_zone": ["Mars/Base is not a known time zone."]},
         ),
     ],
-    ids=["phone", "time_zone", "language", "long_name", "unknown", "is_staff", "email", "mixed"],
+    ids=[
+        "phone",
+        "time_zone",
+        "language",
+        "long_name",
+        "unknown",
+        "is_staff",
+        "email",
+        "email_verified",
+        "account_type",
+        "mixed",
+    ],
 )
 def test_it_refuses_an_invalid_profile_and_changes_nothing(
     client_for: ClientFor, ana: User, data: dict[str, Any], fields: dict[str, list[str]]
@@ -315,6 +399,7 @@ def test_the_memberships_shown_are_mine_only(
                 "id": org.organization.pk,
                 "name": org.organization.name,
                 "slug": org.organization.slug,
+                "require_two_factor": False,
             },
         }
     ]
@@ -348,3 +433,39 @@ def test_an_api_client_that_asks_for_a_language_gets_that_one(api_client: APICli
     assert response.json()["extra"] == {
         "fields": {"time_zone": ["Mars/Base não é um fuso horário conhecido."]}
     }
+
+
+PROFESSIONAL_URL = "/api/v1/me/professional/"
+
+
+def test_a_client_becomes_a_professional(client_for: ClientFor, ana: User) -> None:
+    response = client_for(ana).post(PROFESSIONAL_URL)
+
+    assert response.status_code == 200
+    ana.refresh_from_db()
+    assert ana.account_type == AccountType.PROFESSIONAL
+    assert response.json() == me_payload(ana, account_type="professional")
+    assert audit_rows() == [
+        audit_row("accounts.became_professional", actor=ana, target=ana, ip_address="127.0.0.1")
+    ]
+
+
+def test_becoming_a_professional_twice_changes_and_records_nothing_more(
+    client_for: ClientFor, ana: User
+) -> None:
+    client_for(ana).post(PROFESSIONAL_URL)
+    before = rows(User)
+
+    response = client_for(ana).post(PROFESSIONAL_URL)
+
+    assert response.status_code == 200
+    assert response.json()["account_type"] == "professional"
+    assert rows(User) == before
+    assert [row["action"] for row in audit_rows()] == ["accounts.became_professional"]
+
+
+def test_an_anonymous_visitor_cannot_become_a_professional(client_for: ClientFor) -> None:
+    response = client_for(None).post(PROFESSIONAL_URL)
+
+    assert_error(response, 401, "not_authenticated")
+    assert audit_rows() == []

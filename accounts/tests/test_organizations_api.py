@@ -31,8 +31,13 @@ def test_it_lists_only_the_organizations_i_belong_to_ordered_by_name(
 
     assert response.status_code == 200
     assert response.json() == [
-        {"id": second.pk, "name": "AAA First", "slug": "aaa-first"},
-        {"id": org.organization.pk, "name": org.organization.name, "slug": org.organization.slug},
+        {"id": second.pk, "name": "AAA First", "slug": "aaa-first", "require_two_factor": False},
+        {
+            "id": org.organization.pk,
+            "name": org.organization.name,
+            "slug": org.organization.slug,
+            "require_two_factor": False,
+        },
     ]
 
 
@@ -64,6 +69,7 @@ def test_creating_an_organization_makes_me_its_admin(
         "id": organization.pk,
         "name": "Clínica Boa Saúde",
         "slug": "clinica-boa-saude",
+        "require_two_factor": False,
     }
     membership = Membership.objects.get()
     assert (membership.organization_id, membership.user_id, membership.role) == (

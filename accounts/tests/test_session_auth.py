@@ -137,7 +137,12 @@ def test_sign_up_creates_a_lower_cased_account_and_signs_in(browser: Client) -> 
     response = post_json(
         browser,
         f"{AUTH}/auth/signup",
-        {"email": "Nova.Pessoa@Example.com", "password": PASSWORD, "display_name": "Nova Pessoa"},
+        {
+            "email": "Nova.Pessoa@Example.com",
+            "password": PASSWORD,
+            "display_name": "Nova Pessoa",
+            "phone": "11987654321",
+        },
         **{"X-CSRFToken": token},
     )
 
@@ -161,7 +166,7 @@ def test_sign_up_starts_in_portuguese_for_a_visitor_browsing_in_portuguese() -> 
     response = post_json(
         browser,
         f"{AUTH}/auth/signup",
-        {"email": "nova@example.com", "password": PASSWORD},
+        {"email": "nova@example.com", "password": PASSWORD, "phone": "11987654321"},
         **{"X-CSRFToken": token},
     )
 
@@ -178,7 +183,12 @@ def test_sign_up_with_a_taken_email_is_refused(browser: Client) -> None:
     response = post_json(
         browser,
         f"{AUTH}/auth/signup",
-        {"email": "ANA@example.com", "password": PASSWORD, "display_name": "Impostor"},
+        {
+            "email": "ANA@example.com",
+            "password": PASSWORD,
+            "display_name": "Impostor",
+            "phone": "11987654321",
+        },
         **{"X-CSRFToken": token},
     )
 

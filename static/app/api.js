@@ -52,11 +52,12 @@ export function csrfToken() {
  * endpoints answer in their own shape, so auth.js interprets those itself.
  *
  * @param {string} url
- * @param {{method?: string, json?: unknown, form?: Record<string,string>, signal?: AbortSignal}} options
+ * @param {{method?: string, json?: unknown, form?: Record<string,string>, signal?: AbortSignal,
+ *          headers?: Record<string,string>}} options
  * @returns {Promise<{status: number, ok: boolean, body: any}>}
  */
-export async function send(url, { method = 'GET', json, form, signal } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function send(url, { method = 'GET', json, form, signal, headers: extraHeaders } = {}) {
+  const headers = { Accept: 'application/json', ...extraHeaders };
   let body;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';

@@ -39,7 +39,7 @@ export async function loadMe() {
   return me;
 }
 
-/** @param {Record<string, unknown>} changes any of display_name, phone, language, time_zone */
+/** @param {Record<string, unknown>} changes any of display_name, language, time_zone */
 export async function updateMe(changes) {
   const me = await api.patch('/me/', changes);
   setUser(me);
@@ -49,12 +49,16 @@ export async function updateMe(changes) {
 /**
  * Turn a non-2xx allauth answer into an ApiError shaped like our own validation errors:
  * errors with a `param` become `extra.fields[param]`, the others `extra.fields.__all__`.
+ * allauth's own error codes (e.g. "invalid_password_reset") are kept in `extra.codes`.
  */
 function allauthError(status, body) {
   const errors = (body && body.errors) || [];
   const fields = {};
   for (const error of errors) (fields[error.param || '__all__'] ||= []).push(error.message);
-  if (status === 400) return new ApiError({ status, code: 'validation_error', extra: { fields } });
+  const codes = errors.map((error) => error.code).filter(Boolean);
+  // allauth refuses sign-in while the failed-attempt lock holds, with a plain 400.
+  if (codes.includes('too_many_login_attempts')) return new ApiError({ status, code: 'auth.locked' });
+  if (status === 400) return new ApiError({ status, code: 'validation_error', extra: { fields, codes } });
   if (status === 401) {
     // Credentials were accepted but another step is pending (e.g. a mandatory e-mail
     // verification or a second factor), which this screen set does not offer yet.
@@ -77,6 +81,8 @@ async function authRequest(method, path, json) {
  */
 export async function signIn({ email, password }) {
   const { status, body } = await authRequest('POST', '/auth/login', { email, password });
+  // allauth's general rate limit on the login endpoint: for the person, the same as a lock.
+  if (status === 429) throw new ApiError({ status, code: 'auth.locked' });
   // 409 means this browser already has a session (e.g. signed in from another tab): the
   // person is where they wanted to be, so carry on rather than showing an error.
   if (status !== 200 && status !== 409) throw allauthError(status, body);
@@ -84,11 +90,12 @@ export async function signIn({ email, password }) {
 }
 
 /**
- * Create an account and sign in (e-mail verification is optional for now).
- * @param {{email: string, password: string, display_name: string}} details
+ * Create an account and sign in. The server sends the e-mail and SMS codes straight away;
+ * verifying them is the next screen (/verify), not a condition for signing in.
+ * @param {{email: string, password: string, display_name: string, phone: string}} details
  */
-export async function signUp({ email, password, display_name }) {
-  const { status, body } = await authRequest('POST', '/auth/signup', { email, password, display_name });
+export async function signUp({ email, password, display_name, phone }) {
+  const { status, body } = await authRequest('POST', '/auth/signup', { email, password, display_name, phone });
   if (status !== 200 && status !== 409) throw allauthError(status, body);
   return loadMe();
 }
@@ -98,4 +105,55 @@ export async function signOut() {
   const { status, body } = await authRequest('DELETE', '/auth/session');
   if (status !== 401) throw allauthError(status, body);
   setUser(null);
+}
+
+/**
+ * E-mail a password reset link. allauth answers 200 whether or not the address has an
+ * account, so nobody can learn who has one here.
+ * @param {string} email
+ */
+export async function requestPasswordReset(email) {
+  const { status, body } = await authRequest('POST', '/auth/password/request', { email });
+  if (status !== 200) throw allauthError(status, body);
+}
+
+/**
+ * Check a reset key (from the e-mailed link): the account it resets ({id, email, display}),
+ * or null when the key is wrong, used or expired. Other failures (network, server) throw.
+ * @param {string} key
+ */
+export async function passwordResetKeyUser(key) {
+  const { status, body } = await send(`${config.auth_base}/auth/password/reset`, {
+    headers: { 'X-Password-Reset-Key': key },
+  });
+  if (status === 200) return (body && body.data && body.data.user) || {};
+  if (status === 400) return null;
+  throw allauthError(status, body);
+}
+
+/**
+ * Set a new password with a reset key. allauth then answers 401 (done, not signed in, since
+ * signing in on reset is off) or 200 if it was configured to sign the person in.
+ * @param {{key: string, password: string}} details
+ * @returns {Promise<boolean>} whether the person is now signed in
+ */
+export async function resetPassword({ key, password }) {
+  const { status, body } = await authRequest('POST', '/auth/password/reset', { key, password });
+  if (status === 200) {
+    await loadMe();
+    return true;
+  }
+  if (status === 401) {
+    // Done, and this browser is signed out (it may have been signed in as anyone).
+    setUser(null);
+    return false;
+  }
+  throw allauthError(status, body);
+}
+
+/** Turn this account into a professional one; publishes the new /me. */
+export async function becomeProfessional() {
+  const me = await api.post('/me/professional/');
+  setUser(me);
+  return me;
 }

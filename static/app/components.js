@@ -28,6 +28,16 @@ export function h(tag, props, ...children) {
   return element;
 }
 
+/**
+ * Replace an element's children, with the same rules as h(): unlike the DOM's own
+ * replaceChildren(), null/undefined/false are skipped instead of shown as "null".
+ * @param {HTMLElement} parent @param {...any} children
+ */
+export function setChildren(parent, ...children) {
+  parent.replaceChildren();
+  append(parent, children);
+}
+
 function append(parent, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
@@ -52,6 +62,8 @@ export function errorText(error) {
     case 'too_many_requests':
     case 'throttled':
       return gettext('Too many attempts. Please wait a minute and try again.');
+    case 'auth.locked':
+      return gettext('Too many failed sign-in attempts. Wait a few minutes and try again, or reset your password.');
     case 'auth.signup_closed':
       return gettext('Sign up is closed at the moment.');
     case 'auth.flow_pending':

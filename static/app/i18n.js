@@ -37,6 +37,17 @@ export function interpolate(format, values) {
 }
 
 /**
+ * interpolate() for sentences that hold markup, e.g. an address in <strong>: returns the
+ * pieces to append (strings and the given nodes), so a translation can still put the
+ * placeholder anywhere in the sentence.
+ * @param {string} format @param {Record<string, Node|string>} values
+ * @returns {Array<Node|string>}
+ */
+export function interpolateParts(format, values) {
+  return format.split(/%\((\w+)\)s/).map((part, index) => (index % 2 ? values[part] : part));
+}
+
+/**
  * Each language named in itself ("Português (Brasil)", "English"), whatever the page's
  * language: a person who landed on a page they cannot read must still recognise their own.
  * The server's name is the fallback for a browser without Intl.DisplayNames.

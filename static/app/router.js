@@ -9,18 +9,25 @@ import { PRODUCT_NAME } from './config.js';
 import { getUser } from './auth.js';
 import { gettext, interpolate } from './i18n.js';
 import { socket } from './socket.js';
+import * as forgotPassword from './screens/forgotpassword.js';
 import * as home from './screens/home.js';
 import * as members from './screens/members.js';
 import * as notFound from './screens/notfound.js';
 import * as profile from './screens/profile.js';
+import * as resetPassword from './screens/resetpassword.js';
 import * as signIn from './screens/signin.js';
 import * as signUp from './screens/signup.js';
+import * as verify from './screens/verify.js';
 
-/** access: who may see the screen; the others are redirected (see guard()). */
+/** access: who may see the screen ('any' for everyone); the others are redirected (see guard()). */
 const routes = [
   { pattern: /^\/$/, screen: home, access: 'signed-in' },
   { pattern: /^\/signin$/, screen: signIn, access: 'anonymous' },
   { pattern: /^\/signup$/, screen: signUp, access: 'anonymous' },
+  { pattern: /^\/verify$/, screen: verify, access: 'signed-in' },
+  { pattern: /^\/forgot-password$/, screen: forgotPassword, access: 'any' },
+  // The key comes from the e-mailed link (settings.HEADLESS_FRONTEND_URLS).
+  { pattern: /^\/reset-password\/(?<key>[^/]+)$/, screen: resetPassword, access: 'any' },
   { pattern: /^\/profile$/, screen: profile, access: 'signed-in' },
   { pattern: /^\/organizations\/(?<organizationId>\d+)\/members$/, screen: members, access: 'signed-in' },
 ];

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 
 DEMO_PASSWORD = "atende-demo-2026"
+# The demo staff member's authenticator secret (base32), printed so a developer can add it
+# to an authenticator app (or run `oathtool --totp -b <secret>`) to pass the admin's 2FA.
+DEMO_STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPATENDEDEMO234567"
 DEMO_ORGANIZATION = ("Escola Atende Demo", "escola-atende-demo")
 
 # (email, display name, organization role or None, is platform staff, what they are for)
@@ -43,6 +48,13 @@ class Command(BaseCommand):
                 if is_staff:
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
+            if is_staff and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                TOTPDevice.objects.create(
+                    user=user,
+                    name="demo",
+                    confirmed=True,
+                    key=base64.b32decode(DEMO_STAFF_TOTP_SECRET).hex(),
+                )
             if (
                 role
                 and not Membership.objects.filter(organization=organization, user=user).exists()
@@ -53,3 +65,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _name, _role, _staff, purpose in DEMO_PEOPLE:
             self.stdout.write(f"  {email:<28} {purpose}")
+        self.stdout.write(
+            f"The admin asks staff for a 2FA code: authenticator secret {DEMO_STAFF_TOTP_SECRET}"
+        )

@@ -4,29 +4,65 @@ import { getUser, loadMe } from '../auth.js';
 import { errorText, h } from '../components.js';
 import { gettext, interpolate } from '../i18n.js';
 import { roleLabel } from '../roles.js';
+import { missingContactSteps, unlockedActions } from '../verification.js';
 
 export function render({ main, setTitle, onResync }) {
   setTitle(gettext('Home'));
   const user = getUser();
   const organizations = h('div');
+  const verification = h('div');
   main.append(
     h('h1', null, interpolate(gettext('Welcome, %(name)s'), { name: user.display_name || user.email })),
+    verification,
     h('section', { class: 'card', 'aria-labelledby': 'organizations-title' },
       h('h2', { id: 'organizations-title' }, gettext('Your organizations')),
       organizations,
     ),
   );
+  drawVerification(verification, user);
   drawOrganizations(organizations, user.memberships || []);
 
-  // Memberships change elsewhere (an admin adds or removes this person): re-read them.
+  // Memberships change elsewhere (an admin adds or removes this person), and contacts may be
+  // verified in another tab: re-read them.
   onResync(async () => {
     try {
       const me = await loadMe();
+      drawVerification(verification, me);
       drawOrganizations(organizations, me.memberships || []);
     } catch (error) {
       organizations.replaceChildren(h('p', { class: 'error-text' }, errorText(error)));
     }
   });
+}
+
+/** What is still missing before the person can use everything, with the way to fix it. */
+function drawVerification(container, user) {
+  const steps = missingContactSteps(user);
+  if (steps.length === 0) {
+    container.replaceChildren();
+    return;
+  }
+  const labels = {
+    email_verified: gettext('Confirm your e-mail address'),
+    phone_verified: gettext('Confirm your mobile phone'),
+  };
+  const actions = unlockedActions(user);
+  container.replaceChildren(
+    h(
+      'section',
+      { class: 'notice warning verify-banner', 'aria-labelledby': 'verify-banner-title' },
+      h('h2', { id: 'verify-banner-title' }, gettext('Finish verifying your account')),
+      h(
+        'p',
+        null,
+        actions
+          ? interpolate(gettext('You need this to %(actions)s. Still to do:'), { actions })
+          : gettext('Still to do:'),
+      ),
+      h('ul', null, steps.map((step) => h('li', null, labels[step]))),
+      h('p', null, h('a', { href: '/verify', class: 'button primary' }, gettext('Verify now'))),
+    ),
+  );
 }
 
 function drawOrganizations(container, memberships) {

@@ -1,7 +1,7 @@
 // Sign in with e-mail and password.
 
 import { signIn } from '../auth.js';
-import { clearFormError, field, formAlert, h, showFormError, whileBusy } from '../components.js';
+import { clearFormError, errorText, field, formAlert, h, showFormError, whileBusy } from '../components.js';
 import { gettext } from '../i18n.js';
 import { safeNext } from '../router.js';
 
@@ -17,18 +17,28 @@ export function render({ main, query, navigate, setTitle }) {
   });
   const fields = [email, password];
   const alert = formAlert();
+  // While the account is locked the way out is a password reset, so it gets its own box
+  // with the link right there, instead of a message in the usual error line.
+  const locked = h(
+    'div',
+    { class: 'form-alert', role: 'alert', hidden: true },
+    h('p', null, errorText({ code: 'auth.locked' })),
+    h('p', null, h('a', { href: '/forgot-password' }, gettext('Reset your password'))),
+  );
   const submit = h('button', { type: 'submit', class: 'button primary' }, gettext('Sign in'));
 
-  const form = h('form', { class: 'stack' }, alert, email.wrapper, password.wrapper, submit);
+  const form = h('form', { class: 'stack' }, alert, locked, email.wrapper, password.wrapper, submit);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearFormError(fields, alert);
+    locked.hidden = true;
     try {
       await whileBusy(submit, () => signIn({ email: email.input.value.trim(), password: password.input.value }));
       navigate(safeNext(query.get('next')), { replace: true });
     } catch (error) {
       password.input.value = '';
-      showFormError(fields, alert, error);
+      if (error.code === 'auth.locked') locked.hidden = false;
+      else showFormError(fields, alert, error);
     }
   });
 
@@ -38,6 +48,7 @@ export function render({ main, query, navigate, setTitle }) {
       { class: 'card narrow' },
       h('h1', null, gettext('Sign in')),
       form,
+      h('p', null, h('a', { href: '/forgot-password' }, gettext('Forgot your password?'))),
       h('p', null, gettext('New here?'), ' ', h('a', { href: '/signup' }, gettext('Create an account'))),
     ),
   );

@@ -1,8 +1,10 @@
-// Create an account; the person is signed in straight away (e-mail verification is optional).
+// Create an account. The person is signed in straight away and the server sends a code to
+// their e-mail and another to their phone; the next screen (/verify) takes both.
 
 import { signUp } from '../auth.js';
 import { clearFormError, field, formAlert, h, showFormError, whileBusy } from '../components.js';
 import { gettext } from '../i18n.js';
+import { rememberSignUpCodes } from '../verification.js';
 
 export function render({ main, navigate, setTitle }) {
   setTitle(gettext('Sign up'));
@@ -14,6 +16,15 @@ export function render({ main, navigate, setTitle }) {
     maxlength: 150,
   });
   const email = field({ label: gettext('E-mail'), name: 'email', type: 'email', autocomplete: 'email', required: true });
+  const phone = field({
+    label: gettext('Mobile phone'),
+    name: 'phone',
+    type: 'tel',
+    autocomplete: 'tel',
+    inputmode: 'tel',
+    required: true,
+    hint: gettext('With area code, e.g. (11) 98765-4321. We will send you a code by SMS.'),
+  });
   const password = field({
     label: gettext('Password'),
     name: 'password',
@@ -23,7 +34,7 @@ export function render({ main, navigate, setTitle }) {
     minlength: 8,
     hint: gettext('At least 8 characters, not only numbers, and not a common password.'),
   });
-  const fields = [displayName, email, password];
+  const fields = [displayName, email, phone, password];
   const alert = formAlert();
   const submit = h('button', { type: 'submit', class: 'button primary' }, gettext('Create account'));
 
@@ -33,6 +44,7 @@ export function render({ main, navigate, setTitle }) {
     alert,
     displayName.wrapper,
     email.wrapper,
+    phone.wrapper,
     password.wrapper,
     submit,
   );
@@ -40,14 +52,16 @@ export function render({ main, navigate, setTitle }) {
     event.preventDefault();
     clearFormError(fields, alert);
     try {
-      await whileBusy(submit, () =>
+      const me = await whileBusy(submit, () =>
         signUp({
           email: email.input.value.trim(),
           password: password.input.value,
           display_name: displayName.input.value.trim(),
+          phone: phone.input.value.trim(),
         }),
       );
-      navigate('/', { replace: true });
+      rememberSignUpCodes(me);
+      navigate('/verify', { replace: true });
     } catch (error) {
       showFormError(fields, alert, error);
     }

@@ -29,4 +29,8 @@ class AuditAction(StrEnum):
     ORGANIZATION_CREATED = "organizations.created"
     MEMBER_ADDED = "organizations.member_added"
     ROLE_CHANGED = "organizations.role_changed"
+    INVITATION_SENT = "organizations.invitation_sent"
+    INVITATION_ACCEPTED = "organizations.invitation_accepted"
+    INVITATION_REVOKED = "organizations.invitation_revoked"
+    MEMBER_LEFT = "organizations.member_left"
     MEMBER_REMOVED = "organizations.member_removed"

@@ -84,6 +84,15 @@ class User(TimestampedModel, AbstractBaseUser, PermissionsMixin):
     email_undeliverable_reason = models.CharField(
         _("why email is undeliverable"), max_length=200, blank=True
     )
+    # The organization the person works in right now (they may belong to several).
+    active_organization = models.ForeignKey(
+        "Organization",
+        verbose_name=_("active organization"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)  # type: ignore[misc]
 
@@ -225,3 +234,40 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_label or '-'}"
+
+
+class Invitation(TimestampedModel):
+    """An invitation to join an organization, sent by email as a single-use link."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # Only a hash of the link's token is kept: a database leak does not open invitations.
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            # At most one open invitation per address and organization.
+            models.UniqueConstraint(
+                fields=("organization", "email"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="accounts_invitation_one_open_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="accounts_invitation_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization}"

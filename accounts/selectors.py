@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, User
 from accounts.roles import Capability, Role, role_can
 from core.exceptions import NotFoundError
 
@@ -90,3 +91,36 @@ def user_kyc_approved(*, user: User) -> bool:
     so withdrawals stay closed, which is the safe side.
     """
     return False
+
+
+def invitation_list_pending(*, organization_id: int) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(
+            organization_id=organization_id,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("invited_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def invitation_get_in_organization(*, organization_id: int, invitation_id: int) -> Invitation:
+    try:
+        return Invitation.objects.get(pk=invitation_id, organization_id=organization_id)
+    except Invitation.DoesNotExist as exc:
+        raise NotFoundError() from exc
+
+
+def invitation_get_by_token(*, token: str) -> Invitation:
+    from accounts.services import invitation_token_hash
+
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=invitation_token_hash(token))
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError(code="accounts.invitation_not_found")
+    return invitation

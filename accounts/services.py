@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,12 +18,13 @@ from accounts.audit import AuditAction
 from accounts.models import (
     AccountType,
     AuditEvent,
+    Invitation,
     Membership,
     Organization,
     User,
 )
 from accounts.roles import Role
-from core.exceptions import ApplicationError, ConflictError
+from core.exceptions import ApplicationError, ConflictError, NotFoundError
 from core.logging import client_var
 from core.models import InboundWebhook
 
@@ -320,4 +324,153 @@ def user_mark_email_undeliverable(*, email: str, reason: str) -> User | None:
     audit_record(
         action=AuditAction.EMAIL_UNDELIVERABLE, actor=None, target=user, data={"reason": reason}
     )
+    return user
+
+
+# --- Invitations, leaving, the active organization ---------------------------------------------
+
+INVITATION_TTL = timedelta(days=7)
+
+
+def invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def invitation_create(
+    *, organization: Organization, email: str, role: str, actor: User
+) -> tuple[Invitation, str]:
+    """Invite ``email`` to join with ``role``; returns the invitation and its link token.
+
+    A still-open invitation to the same address is replaced (its link stops working), so
+    "send again" is just inviting again. Raises ``accounts.already_member`` (409). The email
+    goes out after commit, with the token masked in Celery's logs.
+    """
+    email = email.strip().lower()
+    if Membership.objects.filter(organization=organization, user__email=email).exists():
+        raise ConflictError(_("This person is already a member."), code="accounts.already_member")
+    now = timezone.now()
+    Invitation.objects.filter(
+        organization=organization, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now, updated_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=actor,
+        token_hash=invitation_token_hash(token),
+        expires_at=now + INVITATION_TTL,
+    )
+    audit_record(
+        action=AuditAction.INVITATION_SENT,
+        actor=actor,
+        target=invitation,
+        organization=organization,
+        data={"email": email, "role": role},
+    )
+    from accounts.tasks import send_invitation_email
+
+    transaction.on_commit(
+        lambda: send_invitation_email.apply_async(
+            args=(invitation.pk, token), argsrepr=f"({invitation.pk}, '******')"
+        ),
+        robust=True,
+    )
+    return invitation, token
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
+    """Close an open invitation; its link stops working. A closed one is left as it is."""
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.accepted_at or locked.revoked_at:
+        return
+    locked.revoked_at = timezone.now()
+    locked.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(
+        action=AuditAction.INVITATION_REVOKED,
+        actor=actor,
+        target=locked,
+        organization=locked.organization,
+    )
+
+
+def invitation_status(invitation: Invitation) -> str:
+    if invitation.accepted_at:
+        return "accepted"
+    if invitation.revoked_at:
+        return "revoked"
+    if invitation.expires_at <= timezone.now():
+        return "expired"
+    return "pending"
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """Join the organization through an invitation link, as the invited address.
+
+    Locks the invitation, so two clicks cannot both join. Raises
+    ``accounts.invitation_not_found`` (404), ``accounts.invitation_expired``,
+    ``accounts.invitation_used``, ``accounts.invitation_revoked`` (410),
+    ``accounts.invitation_wrong_account`` (403) and ``accounts.already_member`` (409).
+    """
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(token_hash=invitation_token_hash(token))
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError(code="accounts.invitation_not_found")
+    state = invitation_status(invitation)
+    if state != "pending":
+        messages = {
+            "accepted": (_("This invitation was already used."), "accounts.invitation_used"),
+            "revoked": (_("This invitation was withdrawn."), "accounts.invitation_revoked"),
+            "expired": (_("This invitation has expired."), "accounts.invitation_expired"),
+        }
+        message, code = messages[state]
+        raise ApplicationError(message, code=code, status_code=410)
+    if user.email.lower() != invitation.email:
+        raise ApplicationError(
+            _("This invitation was sent to another email address."),
+            code="accounts.invitation_wrong_account",
+            status_code=403,
+        )
+    membership = membership_create(
+        organization=invitation.organization, user=user, role=invitation.role, actor=user
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    audit_record(
+        action=AuditAction.INVITATION_ACCEPTED,
+        actor=user,
+        target=invitation,
+        organization=invitation.organization,
+    )
+    # Whoever opens an invitation link can reasonably expect to land in that organization.
+    User.objects.filter(pk=user.pk).update(active_organization=invitation.organization)
+    return membership
+
+
+@transaction.atomic
+def membership_leave(*, user: User, organization_id: int) -> None:
+    """Leave an organization; the last org admin cannot (LastOrgAdminError)."""
+    membership = Membership.objects.filter(user=user, organization_id=organization_id).first()
+    if membership is None:
+        raise NotFoundError()
+    membership_remove(membership=membership, actor=user)
+    User.objects.filter(pk=user.pk, active_organization_id=organization_id).update(
+        active_organization=None
+    )
+
+
+def user_set_active_organization(*, user: User, organization_id: int) -> User:
+    """Choose the organization the person works in; only one they belong to."""
+    if not Membership.objects.filter(user=user, organization_id=organization_id).exists():
+        raise NotFoundError()
+    user.active_organization_id = organization_id
+    user.save(update_fields=["active_organization", "updated_at"])
     return user

@@ -71,3 +71,45 @@ def process_email_event(webhook_id: int) -> str:
     detail = record.payload.get("detail") or record.payload.get("reason", "")
     user = user_mark_email_undeliverable(email=record.payload["email"], reason=str(detail))
     return "marked" if user is not None else "no_account"
+
+
+@shared_task(name="accounts.send_invitation_email", ignore_result=True)
+def send_invitation_email(invitation_id: int, token: str) -> str:
+    """Email the invitation link, unless the invitation was closed meanwhile."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from accounts.models import Invitation
+    from accounts.services import invitation_status, invitation_token_hash
+
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation_status(invitation) != "pending":
+        return "skipped"
+    if invitation.token_hash != invitation_token_hash(token):
+        return "mismatch"
+    link = f"{settings.SITE_URL}/invitations/{token}"
+    inviter = invitation.invited_by
+    with translation.override(inviter.language):
+        send_mail(
+            subject=_("%(name)s invited you to %(organization)s on Atende")
+            % {"name": inviter.get_full_name(), "organization": invitation.organization.name},
+            message=_(
+                "%(name)s invited you to join %(organization)s on Atende.\n\n"
+                "Open this link to accept (it works once, for 7 days):\n%(link)s\n\n"
+                "If you did not expect this, ignore this message."
+            )
+            % {
+                "name": inviter.get_full_name(),
+                "organization": invitation.organization.name,
+                "link": link,
+            },
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[invitation.email],
+        )
+    return "sent"

@@ -101,7 +101,13 @@ def verification_start(*, user: User, channel: str, target: str | None = None) -
         user=locked, channel=channel, created_at__gte=now - timedelta(hours=1)
     ).order_by("-created_at")
     latest = recent.first()
-    if latest is not None and now - latest.created_at < RESEND_COOLDOWN:
+    # A confirmed code does not hold the next one back: right after verifying an address a
+    # person may well want to change it. The hourly cap still counts every code.
+    if (
+        latest is not None
+        and latest.consumed_at is None
+        and now - latest.created_at < RESEND_COOLDOWN
+    ):
         raise _too_many(
             _("Wait a moment before asking for another code."),
             "accounts.code_cooldown",

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "allauth.usersessions",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -111,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -236,6 +238,8 @@ ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_USER_DISPLAY = "accounts.adapters.user_display"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 HEADLESS_ONLY = True
+# Lists a person's signed-in browsers (device, IP, last seen) so they can end the others.
+USERSESSIONS_TRACK_ACTIVITY = True
 HEADLESS_CLIENTS = ("browser",)
 HEADLESS_FRONTEND_URLS = {
     "account_confirm_email": f"{SITE_URL}/verify-email/{{key}}",

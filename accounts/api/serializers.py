@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import policies, services, two_factor
 from accounts.audit import AuditAction
-from accounts.models import Membership, Organization, User, validate_time_zone
+from accounts.models import Invitation, Membership, Organization, User, validate_time_zone
 from accounts.roles import Role
 from core.exceptions import ApplicationError
 from core.serializers import InputSerializer
@@ -63,6 +63,7 @@ class MeOutput(serializers.ModelSerializer):
             "time_zone",
             "avatar_url",
             "account_type",
+            "active_organization_id",
             "email_verified",
             "phone_verified",
             "email_undeliverable",
@@ -138,6 +139,13 @@ class VerificationSentOutput(serializers.Serializer):
     target = serializers.CharField(help_text="Where the code went, partly hidden.")
     expires_at = serializers.DateTimeField()
     resend_after = serializers.DateTimeField()
+    resend_in = serializers.IntegerField(
+        help_text="Seconds until a new code may be asked for (0: now); needs no client clock."
+    )
+
+
+class VerificationPendingOutput(serializers.Serializer):
+    pending = VerificationSentOutput(allow_null=True)
 
 
 class TokenObtainInput(TokenObtainPairSerializer):
@@ -211,3 +219,35 @@ class PasswordInput(InputSerializer):
 
 class RecoveryCodesOutput(serializers.Serializer):
     recovery_codes = serializers.ListField(child=serializers.CharField())
+
+
+class InvitationCreateInput(InputSerializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationOutput(serializers.ModelSerializer):
+    invited_by = MemberUserOutput()
+
+    class Meta:
+        model = Invitation
+        fields = ("id", "email", "role", "created_at", "expires_at", "invited_by")
+
+
+class InvitationPublicOrganization(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class InvitationPublicOutput(serializers.Serializer):
+    """What the invitation link shows, even to someone not signed in."""
+
+    organization = InvitationPublicOrganization()
+    role = serializers.CharField()
+    email = serializers.CharField(help_text="The invited address, partly hidden.")
+    expires_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=["pending", "expired", "accepted", "revoked"])
+
+
+class ActiveOrganizationInput(InputSerializer):
+    organization_id = serializers.IntegerField(min_value=1)

@@ -30,6 +30,32 @@ urlpatterns = [
     path("auth/two-factor/verify/", views.TwoFactorVerifyApi.as_view(), name="two-factor-verify"),
     path("organizations/", views.OrganizationListApi.as_view(), name="organization-list"),
     path(
+        "me/active-organization/",
+        views.ActiveOrganizationApi.as_view(),
+        name="active-organization",
+    ),
+    path(
+        "organizations/<int:organization_id>/leave/",
+        views.OrganizationLeaveApi.as_view(),
+        name="organization-leave",
+    ),
+    path(
+        "organizations/<int:organization_id>/invitations/",
+        views.OrganizationInvitationListApi.as_view(),
+        name="invitation-list",
+    ),
+    path(
+        "organizations/<int:organization_id>/invitations/<int:invitation_id>/",
+        views.OrganizationInvitationDetailApi.as_view(),
+        name="invitation-detail",
+    ),
+    path("invitations/<str:token>/", views.InvitationPublicApi.as_view(), name="invitation"),
+    path(
+        "invitations/<str:token>/accept/",
+        views.InvitationAcceptApi.as_view(),
+        name="invitation-accept",
+    ),
+    path(
         "organizations/<int:organization_id>/",
         views.OrganizationDetailApi.as_view(),
         name="organization-detail",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 import django_otp
 import qrcode
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from qrcode.image.svg import SvgPathImage
 from rest_framework import status
@@ -67,20 +69,33 @@ def _mask(channel: str, target: str) -> str:
 
 
 def _sent_payload(code: VerificationCode) -> dict[str, Any]:
+    resend_after = code.created_at + verification.RESEND_COOLDOWN
     return serializers.VerificationSentOutput(
         {
             "channel": code.channel,
             "target": _mask(code.channel, code.target),
             "expires_at": code.expires_at,
-            "resend_after": code.created_at + verification.RESEND_COOLDOWN,
+            "resend_after": resend_after,
+            "resend_in": max(0, math.ceil((resend_after - timezone.now()).total_seconds())),
         }
     ).data
+
+
+def _pending_payload(user: User, channel: str) -> dict[str, Any]:
+    code = verification.verification_pending(user=user, channel=channel)
+    return {"pending": _sent_payload(code) if code is not None else None}
 
 
 class EmailVerificationStartApi(APIView):
     """Send a code to the current email address, or to a new one to switch to."""
 
     permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        responses=serializers.VerificationPendingOutput, summary="The email code waiting, if any"
+    )
+    def get(self, request: Request) -> Response:
+        return Response(_pending_payload(signed_in_user(request), VerificationChannel.EMAIL))
 
     @extend_schema(
         request=serializers.EmailVerificationStartInput,
@@ -102,6 +117,12 @@ class PhoneVerificationStartApi(APIView):
     """Send an SMS code to the current phone, or to a new number to switch to."""
 
     permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        responses=serializers.VerificationPendingOutput, summary="The SMS code waiting, if any"
+    )
+    def get(self, request: Request) -> Response:
+        return Response(_pending_payload(signed_in_user(request), VerificationChannel.PHONE))
 
     @extend_schema(
         request=serializers.PhoneVerificationStartInput,
@@ -412,3 +433,112 @@ class TokenRevokeApi(jwt_views.TokenBlacklistView):
     permission_classes = (AllowAny,)  # type: ignore[assignment]  # simplejwt declares ()
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "auth"
+
+
+class OrganizationInvitationListApi(APIView):
+    """Pending invitations of an organization; invite someone by email (org admins)."""
+
+    permission_classes = (CanManageMembers,)
+
+    @extend_schema(responses=serializers.InvitationOutput(many=True), summary="Pending invitations")
+    def get(self, request: Request, organization_id: int) -> Response:
+        invitations = selectors.invitation_list_pending(organization_id=organization_id)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(invitations, request, view=self)
+        return paginator.get_paginated_response(serializers.InvitationOutput(page, many=True).data)
+
+    @extend_schema(
+        request=serializers.InvitationCreateInput,
+        responses={201: serializers.InvitationOutput},
+        summary="Invite someone",
+    )
+    def post(self, request: Request, organization_id: int) -> Response:
+        data = serializers.InvitationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation, _token = services.invitation_create(
+            organization=request.membership.organization,  # type: ignore[attr-defined]
+            email=data.validated_data["email"],
+            role=data.validated_data["role"],
+            actor=signed_in_user(request),
+        )
+        return Response(
+            serializers.InvitationOutput(invitation).data, status=status.HTTP_201_CREATED
+        )
+
+
+class OrganizationInvitationDetailApi(APIView):
+    """Withdraw an invitation (org admins)."""
+
+    permission_classes = (CanManageMembers,)
+
+    @extend_schema(responses={204: None}, summary="Withdraw an invitation")
+    def delete(self, request: Request, organization_id: int, invitation_id: int) -> Response:
+        invitation = selectors.invitation_get_in_organization(
+            organization_id=organization_id, invitation_id=invitation_id
+        )
+        services.invitation_revoke(invitation=invitation, actor=signed_in_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationPublicApi(APIView):
+    """What an invitation link is about: readable without signing in, to show the invite."""
+
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "auth"
+
+    @extend_schema(responses=serializers.InvitationPublicOutput, summary="Look at an invitation")
+    def get(self, request: Request, token: str) -> Response:
+        invitation = selectors.invitation_get_by_token(token=token)
+        payload = {
+            "organization": {
+                "id": invitation.organization_id,
+                "name": invitation.organization.name,
+            },
+            "role": invitation.role,
+            "email": _mask(VerificationChannel.EMAIL, invitation.email),
+            "expires_at": invitation.expires_at,
+            "status": services.invitation_status(invitation),
+        }
+        return Response(serializers.InvitationPublicOutput(payload).data)
+
+
+class InvitationAcceptApi(APIView):
+    """Join the organization through the invitation (signed in as the invited address)."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(request=None, responses=serializers.MyMembershipOutput, summary="Accept")
+    def post(self, request: Request, token: str) -> Response:
+        membership = services.invitation_accept(token=token, user=signed_in_user(request))
+        return Response(serializers.MyMembershipOutput(membership).data)
+
+
+class OrganizationLeaveApi(APIView):
+    """Leave an organization (the last org admin cannot)."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(request=None, responses={204: None}, summary="Leave an organization")
+    def post(self, request: Request, organization_id: int) -> Response:
+        services.membership_leave(user=signed_in_user(request), organization_id=organization_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ActiveOrganizationApi(APIView):
+    """Choose the organization to work in."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        request=serializers.ActiveOrganizationInput,
+        responses=serializers.MeOutput,
+        summary="Switch organization",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.ActiveOrganizationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_set_active_organization(
+            user=signed_in_user(request), organization_id=data.validated_data["organization_id"]
+        )
+        return Response(_me_payload(user))

@@ -13,6 +13,8 @@ OPEN_TO_ANYONE = {
     "api/v1/auth/token/": "TokenObtainApi",
     "api/v1/auth/token/refresh/": "TokenRefreshApi",
     "api/v1/auth/token/revoke/": "TokenRevokeApi",
+    # An invitation link shows what it invites to before the person signs in (or up).
+    "api/v1/invitations/<str:token>/": "InvitationPublicApi",
 }
 
 

@@ -540,6 +540,8 @@ def sent_payload(channel: str, target: str) -> dict[str, str]:
         "target": target,
         "expires_at": DateTimeField().to_representation(code.expires_at),
         "resend_after": DateTimeField().to_representation(code.created_at + timedelta(seconds=60)),
+        # Right after sending: the whole cooldown (the test runs well under a second).
+        "resend_in": 60,
     }
 
 
@@ -878,3 +880,40 @@ def test_the_task_refuses_to_send_a_code_that_does_not_match(
 
     assert result == "mismatch"
     assert sent_nothing()
+
+
+def test_the_waiting_code_can_be_looked_up_after_a_reload(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from rest_framework.test import APIClient
+
+    user = UserFactory(email="lia@example.com")
+    client = APIClient()
+    client.force_authenticate(user)
+
+    before = client.get("/api/v1/me/email/verification/")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/api/v1/me/email/verification/", {}, format="json")
+    after = client.get("/api/v1/me/email/verification/")
+
+    assert before.json() == {"pending": None}
+    pending = after.json()["pending"]
+    assert (pending["channel"], pending["target"]) == ("email", "li***@example.com")
+    assert 59 <= pending["resend_in"] <= 60
+
+
+def test_a_confirmed_code_does_not_hold_back_the_next_change(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.core import mail
+
+    user = UserFactory(email="lia@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        verification.verification_start(user=user, channel=EMAIL)
+    plain = re.search(r"\b(\d{6})\b", mail.outbox[-1].subject).group(1)
+    verification.verification_confirm(user=user, channel=EMAIL, plain_code=plain)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        code = verification.verification_start(user=user, channel=EMAIL, target="new@example.com")
+
+    assert code.target == "new@example.com"

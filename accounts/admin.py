@@ -9,11 +9,13 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts import selectors, services
-from accounts.models import AuditEvent, Membership, Organization, User
+from accounts import kyc, selectors, services
+from accounts.models import AuditEvent, KycSubmission, Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import LastOrgAdminError
 from core.exceptions import ApplicationError
@@ -187,3 +189,95 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(KycSubmission)
+class KycSubmissionAdmin(SimpleHistoryAdmin):
+    """Staff review of identity documents; decisions go through the KYC services."""
+
+    list_display = ("id", "user", "full_name", "status", "created_at", "reviewed_by", "reviewed_at")
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("user__email", "full_name", "cpf")
+    list_select_related = ("user", "reviewed_by")
+    actions = ("approve_selected", "reject_selected")
+    fields = (
+        "user",
+        "full_name",
+        "cpf",
+        "birth_date",
+        "document_front_preview",
+        "document_back_preview",
+        "selfie_preview",
+        "status",
+        "rejection_reason",
+        "reviewed_by",
+        "reviewed_at",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return request.user.has_perm("accounts.review_kyc")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return request.user.has_perm("accounts.review_kyc")
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def _preview(self, obj: KycSubmission, kind: str) -> str:
+        # Served by the permission-checked view, never by a public URL.
+        url = reverse("accounts:kyc-file", args=(obj.pk, kind))
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="" '
+            'style="max-width:320px;max-height:240px;border:1px solid #ccc"></a>',
+            url,
+            url,
+        )
+
+    @admin.display(description="Document (front)")
+    def document_front_preview(self, obj: KycSubmission) -> str:
+        return self._preview(obj, "front")
+
+    @admin.display(description="Document (back)")
+    def document_back_preview(self, obj: KycSubmission) -> str:
+        return self._preview(obj, "back")
+
+    @admin.display(description="Selfie")
+    def selfie_preview(self, obj: KycSubmission) -> str:
+        return self._preview(obj, "selfie")
+
+    @admin.action(description="Approve selected KYC submissions")
+    def approve_selected(self, request: Any, queryset: Any) -> None:
+        done = 0
+        for submission in queryset.order_by("pk"):
+            try:
+                kyc.kyc_approve(submission=submission, reviewer=request.user)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{submission}: {exc.message}", level=messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} approved.", level=messages.SUCCESS)
+
+    @admin.action(description="Reject selected KYC submissions (asks for a reason)")
+    def reject_selected(self, request: Any, queryset: Any) -> Any:
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("confirm") != "yes" or not reason:
+            return TemplateResponse(
+                request,
+                "admin/accounts/kycsubmission/reject.html",
+                {**self.admin_site.each_context(request), "submissions": list(queryset)},
+            )
+        done = 0
+        for submission in queryset.order_by("pk"):
+            try:
+                kyc.kyc_reject(submission=submission, reviewer=request.user, reason=reason)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{submission}: {exc.message}", level=messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} rejected.", level=messages.SUCCESS)
+        return None

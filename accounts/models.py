@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -271,3 +273,76 @@ class Invitation(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.organization}"
+
+
+def kyc_upload_path(instance: KycSubmission, filename: str) -> str:
+    # Random names: nothing about the person or the original file name is in the path.
+    return f"kyc/{instance.user_id}/{uuid.uuid4().hex}{Path(filename).suffix.lower()[:8]}"
+
+
+def private_storage() -> Any:
+    """Storage for documents that must never be public (KYC).
+
+    Local files live outside MEDIA_ROOT, which no URL serves; on S3 objects are private and
+    reached only through short-lived signed URLs. Either way the app serves them only
+    through a permission-checked view.
+    """
+    from django.core.files.storage import FileSystemStorage, storages
+
+    if settings.AWS_STORAGE_BUCKET_NAME:
+        return storages["default"]
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+class KycStatus(models.TextChoices):
+    PENDING = "pending", _("Pending review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class KycSubmission(TimestampedModel):
+    """A professional's identity documents, reviewed by staff before any withdrawal."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="kyc_submissions")
+    full_name = models.CharField(_("full name"), max_length=200)
+    cpf = models.CharField(_("CPF"), max_length=11)
+    birth_date = models.DateField(_("birth date"))
+    document_front = models.ImageField(
+        _("document (front)"), upload_to=kyc_upload_path, storage=private_storage
+    )
+    document_back = models.ImageField(
+        _("document (back)"), upload_to=kyc_upload_path, storage=private_storage
+    )
+    selfie = models.ImageField(_("selfie"), upload_to=kyc_upload_path, storage=private_storage)
+    status = models.CharField(
+        _("status"), max_length=10, choices=KycStatus.choices, default=KycStatus.PENDING
+    )
+    rejection_reason = models.CharField(_("rejection reason"), max_length=500, blank=True)
+    reviewed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("KYC submission")
+        verbose_name_plural = _("KYC submissions")
+        permissions = [("review_kyc", "Can review KYC submissions and see their documents")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=("user",),
+                condition=models.Q(status="pending"),
+                name="accounts_kyc_one_pending_per_user",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "approved", "rejected"]),
+                name="accounts_kyc_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | ~models.Q(rejection_reason=""),
+                name="accounts_kyc_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"KYC {self.pk} of {self.user} ({self.status})"

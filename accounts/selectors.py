@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Organization, User
+from accounts.models import Invitation, KycStatus, KycSubmission, Membership, Organization, User
 from accounts.roles import Capability, Role, role_can
 from core.exceptions import NotFoundError
 
@@ -85,12 +85,28 @@ def user_can_follow_organization(user: Any, key: str) -> bool:
 
 
 def user_kyc_approved(*, user: User) -> bool:
-    """Whether the user's identity verification is approved.
+    """Whether the user's latest identity verification (KYC) is approved."""
+    if user.pk is None:
+        return False
+    latest = KycSubmission.objects.filter(user=user).order_by("-created_at").first()
+    return latest is not None and latest.status == KycStatus.APPROVED
 
-    KYC submissions are not built yet (issue 3, item 7): until they are, nobody is approved,
-    so withdrawals stay closed, which is the safe side.
-    """
-    return False
+
+def kyc_latest(*, user: User) -> KycSubmission | None:
+    return KycSubmission.objects.filter(user=user).order_by("-created_at", "-id").first()
+
+
+def kyc_get_for_viewer(*, viewer: Any, submission_id: int) -> KycSubmission:
+    """A submission for its owner or for staff allowed to review KYC; otherwise not found."""
+    submission = KycSubmission.objects.filter(pk=submission_id).first()
+    allowed = submission is not None and (
+        submission.user_id == getattr(viewer, "pk", None)
+        or (viewer.is_staff and viewer.has_perm("accounts.review_kyc"))
+    )
+    if not allowed:
+        raise NotFoundError()
+    assert submission is not None
+    return submission
 
 
 def invitation_list_pending(*, organization_id: int) -> QuerySet[Invitation]:

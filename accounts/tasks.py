@@ -113,3 +113,36 @@ def send_invitation_email(invitation_id: int, token: str) -> str:
             recipient_list=[invitation.email],
         )
     return "sent"
+
+
+@shared_task(name="accounts.send_kyc_decision_email", ignore_result=True)
+def send_kyc_decision_email(submission_id: int) -> str:
+    """Tell the professional the outcome of their KYC review, in their language."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from accounts.models import KycStatus, KycSubmission
+
+    submission = KycSubmission.objects.select_related("user").filter(pk=submission_id).first()
+    if submission is None or submission.status == KycStatus.PENDING:
+        return "skipped"
+    user = submission.user
+    with translation.override(user.language):
+        if submission.status == KycStatus.APPROVED:
+            subject = _("Your identity is verified")
+            body = _("Your documents were approved. You can now withdraw your earnings.")
+        else:
+            subject = _("Your documents need another look")
+            body = _(
+                "Your documents were not approved: %(reason)s\n\n"
+                "You can send them again from your account."
+            ) % {"reason": submission.rejection_reason}
+        send_mail(
+            subject=subject,
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+    return "sent"

@@ -18,6 +18,7 @@ from accounts import policies, services, two_factor
 from accounts.audit import AuditAction
 from accounts.models import Invitation, Membership, Organization, User, validate_time_zone
 from accounts.roles import Role
+from accounts.validators import validate_cpf, validate_document_image
 from core.exceptions import ApplicationError
 from core.serializers import InputSerializer
 
@@ -251,3 +252,20 @@ class InvitationPublicOutput(serializers.Serializer):
 
 class ActiveOrganizationInput(InputSerializer):
     organization_id = serializers.IntegerField(min_value=1)
+
+
+class KycSubmitInput(InputSerializer):
+    full_name = serializers.CharField(max_length=200, min_length=3)
+    cpf = serializers.CharField(max_length=14, validators=[validate_cpf])
+    birth_date = serializers.DateField()
+    document_front = serializers.ImageField(validators=[validate_document_image])
+    document_back = serializers.ImageField(validators=[validate_document_image])
+    selfie = serializers.ImageField(validators=[validate_document_image])
+
+
+class KycStatusOutput(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=["none", "pending", "approved", "rejected"])
+    rejection_reason = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)

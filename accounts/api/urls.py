@@ -22,6 +22,8 @@ urlpatterns = [
         name="phone-verify-confirm",
     ),
     path("me/professional/", views.BecomeProfessionalApi.as_view(), name="become-professional"),
+    path("me/kyc/", views.KycApi.as_view(), name="kyc"),
+    path("kyc/<int:submission_id>/files/<str:kind>/", views.KycFileApi.as_view(), name="kyc-file"),
     path("me/two-factor/", views.TwoFactorStatusApi.as_view(), name="two-factor"),
     path("me/two-factor/totp/", views.TotpSetupStartApi.as_view(), name="totp-setup"),
     path("me/two-factor/totp/confirm/", views.TotpSetupConfirmApi.as_view(), name="totp-confirm"),

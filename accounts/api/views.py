@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import math
+import mimetypes
 from typing import Any
 
 import django_otp
 import qrcode
+from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from qrcode.image.svg import SvgPathImage
 from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,11 +22,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from accounts import selectors, services, two_factor, verification
+from accounts import kyc, selectors, services, two_factor, verification
 from accounts.api import serializers
 from accounts.api.permissions import CanManageMembers, CanViewMembers
 from accounts.authentication import VerifiedSessionAuthentication
-from accounts.models import User, VerificationChannel, VerificationCode
+from accounts.models import KycSubmission, User, VerificationChannel, VerificationCode
+from core.exceptions import NotFoundError
 from core.pagination import PagePagination
 
 
@@ -542,3 +546,68 @@ class ActiveOrganizationApi(APIView):
             user=signed_in_user(request), organization_id=data.validated_data["organization_id"]
         )
         return Response(_me_payload(user))
+
+
+def _kyc_payload(submission: KycSubmission | None) -> dict[str, Any]:
+    if submission is None:
+        data: dict[str, Any] = {
+            "id": None,
+            "status": "none",
+            "rejection_reason": "",
+            "submitted_at": None,
+            "reviewed_at": None,
+        }
+    else:
+        data = {
+            "id": submission.pk,
+            "status": submission.status,
+            "rejection_reason": submission.rejection_reason,
+            "submitted_at": submission.created_at,
+            "reviewed_at": submission.reviewed_at,
+        }
+    return serializers.KycStatusOutput(data).data
+
+
+class KycApi(APIView):
+    """The professional's identity verification: its status, and sending documents."""
+
+    permission_classes = (IsAuthenticated,)
+    parser_classes = (MultiPartParser, FormParser)
+
+    @extend_schema(responses=serializers.KycStatusOutput, summary="My KYC status")
+    def get(self, request: Request) -> Response:
+        return Response(_kyc_payload(selectors.kyc_latest(user=signed_in_user(request))))
+
+    @extend_schema(
+        request=serializers.KycSubmitInput,
+        responses={201: serializers.KycStatusOutput},
+        summary="Send identity documents",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.KycSubmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        submission = kyc.kyc_submit(user=signed_in_user(request), **data.validated_data)
+        return Response(_kyc_payload(submission), status=status.HTTP_201_CREATED)
+
+
+KYC_FILE_FIELDS = {"front": "document_front", "back": "document_back", "selfie": "selfie"}
+
+
+class KycFileApi(APIView):
+    """One KYC image, for its owner and for staff who review KYC; nobody else."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(responses={(200, "image/*"): bytes}, summary="A KYC document image")
+    def get(self, request: Request, submission_id: int, kind: str) -> FileResponse:
+        field = KYC_FILE_FIELDS.get(kind)
+        if field is None:
+            raise NotFoundError()
+        submission = selectors.kyc_get_for_viewer(viewer=request.user, submission_id=submission_id)
+        stored = getattr(submission, field)
+        content_type = mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
+        response = FileResponse(stored.open("rb"), content_type=content_type)
+        # Identity documents: never cached anywhere, never sniffed into something else.
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Disposition"] = "inline"
+        return response

@@ -21,6 +21,8 @@ class AuditAction(StrEnum):
     PHONE_CHANGED = "accounts.phone_changed"
     VERIFICATION_LOCKED = "accounts.verification_locked"
     BECAME_PROFESSIONAL = "accounts.became_professional"
+    DATA_EXPORTED = "accounts.data_exported"
+    ACCOUNT_DELETED = "accounts.deleted"
     KYC_SUBMITTED = "kyc.submitted"
     KYC_APPROVED = "kyc.approved"
     KYC_REJECTED = "kyc.rejected"

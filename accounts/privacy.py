@@ -8,6 +8,7 @@ deleted. What the law obliges us to keep is kept as it was written, see ``accoun
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from importlib import import_module
 from typing import Any
@@ -30,6 +31,7 @@ from accounts.models import (
     DEFAULT_TIME_ZONE,
     AuditEvent,
     Invitation,
+    KycSubmission,
     Membership,
     User,
     VerificationCode,
@@ -40,11 +42,6 @@ from core.exceptions import ApplicationError
 
 # Bumped when a key is renamed or removed, so whoever reads an old file knows its shape.
 EXPORT_FORMAT_VERSION = 1
-
-# Not AuditAction members yet: accounts/audit.py is owned elsewhere. audit_record writes
-# str(action), so these plain strings land in the trail exactly like enum members do.
-DATA_EXPORTED = "accounts.data_exported"
-ACCOUNT_DELETED = "accounts.deleted"
 
 _HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -78,7 +75,13 @@ def user_data_export(*, user: User) -> dict[str, Any]:
         )
         .order_by("created_at", "pk")
         .values(
-            "action", "created_at", "actor_id", "organization_id", "ip_address", "user_agent", "data"
+            "action",
+            "created_at",
+            "actor_id",
+            "organization_id",
+            "ip_address",
+            "user_agent",
+            "data",
         )
     )
     sessions = UserSession.objects.filter(user=user).order_by("created_at", "pk")
@@ -162,6 +165,20 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             }
             for code in VerificationCode.objects.filter(user=user).order_by("created_at", "pk")
         ],
+        # The images themselves stay in private storage; the file says which ones we hold.
+        "kyc_submissions": [
+            {
+                "status": submission.status,
+                "full_name": submission.full_name,
+                "cpf": submission.cpf,
+                "birth_date": submission.birth_date.isoformat(),
+                "documents": ["document_front", "document_back", "selfie"],
+                "rejection_reason": submission.rejection_reason,
+                "created_at": _when(submission.created_at),
+                "reviewed_at": _when(submission.reviewed_at),
+            }
+            for submission in KycSubmission.objects.filter(user=user).order_by("created_at", "pk")
+        ],
         # Earlier emails, names and phones are data we hold about the person too.
         "profile_history": [
             {
@@ -194,7 +211,7 @@ def _invitation(invitation: Invitation, *, with_email: bool) -> dict[str, Any]:
     return item
 
 
-def _audit_event(event: dict[str, Any], user: User) -> dict[str, Any]:
+def _audit_event(event: Mapping[str, Any], user: User) -> dict[str, Any]:
     # Where someone else acted on this account (staff, an admin), their address and browser
     # are that person's data, not this one's. Failed sign-ins have no actor: their origin is
     # exactly what the account holder needs to see.
@@ -215,7 +232,7 @@ def account_export(*, user: User) -> dict[str, Any]:
     The audit row is written after the data is gathered, so an export does not list itself.
     """
     export = user_data_export(user=user)
-    services.audit_record(action=DATA_EXPORTED, actor=user, target=user)  # type: ignore[arg-type]
+    services.audit_record(action=AuditAction.DATA_EXPORTED, actor=user, target=user)
     return export
 
 
@@ -246,10 +263,12 @@ def account_delete(*, user: User, password: str) -> None:
 
     Writes ``accounts.deleted`` to the audit trail; each membership is removed with its own
     ``organizations.member_removed`` row and ``accounts.membership.deleted`` event. Sessions,
-    the allauth session list, refresh tokens (blacklisted), 2FA devices, verification codes,
-    allauth email addresses and the profile's change history are deleted; the avatar file
-    goes after commit. Signing out everywhere follows: the sessions are gone, and any left
-    untracked no longer authenticate (inactive user, changed password hash).
+    the allauth session list, 2FA devices, verification codes, allauth email addresses and
+    the profile's change history are deleted, refresh tokens blacklisted, and the avatar file
+    deleted after commit. Signing out everywhere follows: the sessions are gone, and any left
+    untracked no longer authenticate (inactive user, changed password hash). KYC submissions
+    are left as they are: the identity checks behind payouts are records a payments business
+    may be obliged to keep (LGPD Art. 16, I), which is for the business to settle, not code.
 
     The audit trail is kept untouched, including ``actor_label`` with the old email: it is
     the record of who did what that we are legally obliged to keep (LGPD Art. 16, I;
@@ -273,7 +292,7 @@ def account_delete(*, user: User, password: str) -> None:
     )
     sole_member_of = _check_not_last_admin(locked, memberships)
 
-    services.audit_record(action=ACCOUNT_DELETED, actor=locked, target=locked)  # type: ignore[arg-type]
+    services.audit_record(action=AuditAction.ACCOUNT_DELETED, actor=locked, target=locked)
 
     for membership in memberships:
         if membership.organization_id in sole_member_of:
@@ -301,7 +320,7 @@ def account_delete(*, user: User, password: str) -> None:
     if locked.avatar:
         # Deleting a file can be a network call (S3): not while the rows are locked, and not
         # at all if the deletion rolls back.
-        storage, name = locked.avatar.storage, locked.avatar.name
+        storage, name = locked.avatar.storage, str(locked.avatar.name)
         transaction.on_commit(lambda: storage.delete(name), robust=True)
 
     _anonymize(locked)

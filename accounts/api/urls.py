@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import views
+from accounts.api import privacy, views
 
 app_name = "accounts"
 
@@ -23,6 +23,8 @@ urlpatterns = [
     ),
     path("me/professional/", views.BecomeProfessionalApi.as_view(), name="become-professional"),
     path("me/kyc/", views.KycApi.as_view(), name="kyc"),
+    path("me/export/", privacy.DataExportApi.as_view(), name="data-export"),
+    path("me/delete/", privacy.AccountDeleteApi.as_view(), name="account-delete"),
     path("kyc/<int:submission_id>/files/<str:kind>/", views.KycFileApi.as_view(), name="kyc-file"),
     path("me/two-factor/", views.TwoFactorStatusApi.as_view(), name="two-factor"),
     path("me/two-factor/totp/", views.TotpSetupStartApi.as_view(), name="totp-setup"),

@@ -13,7 +13,7 @@ CATALOG = Path(settings.BASE_DIR) / "locale" / "pt_BR" / "LC_MESSAGES" / "django
 def test_every_server_string_has_a_portuguese_translation() -> None:
     catalog = polib.pofile(str(CATALOG))
 
-    untranslated = [entry.msgid for entry in catalog if not entry.msgstr and not entry.obsolete]
+    untranslated = [entry.msgid for entry in catalog.untranslated_entries()]
     fuzzy = [entry.msgid for entry in catalog if "fuzzy" in entry.flags]
 
     assert (untranslated, fuzzy) == ([], [])

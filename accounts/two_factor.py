@@ -108,7 +108,8 @@ def two_factor_check(*, user: User, code: str) -> Device:
 
     Raises ``accounts.otp_invalid``; each failure is written to the audit trail.
     """
-    device = match_token(user, code.strip().replace(" ", ""))
+    # Recovery codes are lower-case letters and digits; people type them any way.
+    device = match_token(user, code.strip().replace(" ", "").replace("-", "").lower())
     if device is None:
         with transaction.atomic():
             audit_record(action=AuditAction.TWO_FACTOR_FAILED, actor=user, target=user)

@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "accounts.middleware.SecondFactorGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -150,7 +151,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         # WAL lets the server process read while another process writes.
-        {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "timeout": 20,
+            # Take the write lock when a transaction starts: two requests that both read and
+            # then write (session activity, say) otherwise fail with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)

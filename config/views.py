@@ -21,8 +21,22 @@ API_PREFIXES = ("/api/", "/_allauth/")
 def app_shell(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     """The single page of the web app; it fetches everything else from the API."""
     from accounts.api.views import _me_payload
+    from accounts.two_factor import user_has_two_factor
 
-    user = _me_payload(request.user) if request.user.is_authenticated else None
+    user_obj = request.user
+    # A password-only session of a 2FA account learns nothing about the account yet.
+    # django-otp's middleware adds is_verified() to the request's user.
+    is_verified = getattr(user_obj, "is_verified", None)
+    two_factor_pending = bool(
+        user_obj.is_authenticated
+        and user_has_two_factor(user_obj)
+        and not (is_verified and is_verified())
+    )
+    user = (
+        _me_payload(user_obj)  # type: ignore[arg-type]
+        if user_obj.is_authenticated and not two_factor_pending
+        else None
+    )
     app_config = {
         "language": translation.get_language(),
         # Each language in its own words, so a person finds theirs whatever is showing now.
@@ -35,6 +49,7 @@ def app_shell(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         "auth_base": "/_allauth/browser/v1",
         "set_language_url": "/i18n/setlang/",
         "user": user,
+        "two_factor_pending": two_factor_pending,
     }
     return render(request, "app.html", {"app_config": app_config})
 

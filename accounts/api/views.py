@@ -487,6 +487,8 @@ class OrganizationInvitationDetailApi(APIView):
 class InvitationPublicApi(APIView):
     """What an invitation link is about: readable without signing in, to show the invite."""
 
+    # Public: no authentication at all, so no session state (2FA pending) can refuse it.
+    authentication_classes = ()
     permission_classes = (AllowAny,)
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "auth"

@@ -262,3 +262,53 @@ def test_settings_of_an_organization_are_not_found_for_outsiders(settings: Any) 
     response = signed_in(outsider).get(f"/api/v1/organizations/{member.organization_id}/")
 
     assert response.status_code == 404
+
+
+def test_a_password_only_session_cannot_list_or_end_sessions() -> None:
+    user = UserFactory()
+    device = with_two_factor(user)
+
+    password_only = signed_in(user).get("/_allauth/browser/v1/auth/sessions")
+    status = signed_in(user).get("/_allauth/browser/v1/auth/session")
+    verified = signed_in(user, device).get("/_allauth/browser/v1/auth/sessions")
+
+    assert (password_only.status_code, password_only.json()["code"]) == (
+        403,
+        "accounts.otp_required",
+    )
+    assert status.status_code == 200
+    assert verified.status_code == 200
+
+
+def test_the_page_tells_a_password_only_session_nothing_about_the_account() -> None:
+    import json
+
+    user = UserFactory(email="secret@example.com")
+    with_two_factor(user)
+
+    page = signed_in(user).get("/").content.decode()
+    config = json.loads(
+        page.split('<script id="app-config" type="application/json">')[1].split("</script>")[0]
+    )
+
+    assert (config["user"], config["two_factor_pending"]) == (None, True)
+    assert "secret@example.com" not in page
+
+
+def test_recovery_codes_are_accepted_in_capitals_and_with_spaces() -> None:
+    user = UserFactory()
+    client = signed_in(user)
+    client.post("/api/v1/me/two-factor/totp/")
+    device = TOTPDevice.objects.get(user=user)
+    codes = client.post(
+        "/api/v1/me/two-factor/totp/confirm/",
+        {"code": code_for(device, -1)},
+        content_type="application/json",
+    ).json()["recovery_codes"]
+    typed = " ".join(codes[0].upper())
+
+    response = signed_in(user).post(
+        "/api/v1/auth/two-factor/verify/", {"code": typed}, content_type="application/json"
+    )
+
+    assert response.status_code == 200

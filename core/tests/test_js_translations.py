@@ -124,6 +124,24 @@ def test_every_js_string_has_a_portuguese_translation(
     assert missing == []
 
 
+def test_every_js_string_is_in_the_english_catalog(app_messages: list[Message]) -> None:
+    english = {
+        entry.msgid: entry
+        for entry in polib.pofile(str(EN_CATALOG))
+        if not entry.obsolete and "fuzzy" not in entry.flags
+    }
+
+    # English is a language people choose too: a msgid missing here still shows, but the
+    # catalog would silently fall behind the Portuguese one.
+    missing = [
+        f"{message.where}: {message.msgid!r}"
+        for message in app_messages
+        if message.msgid not in english
+        or not (english[message.msgid].msgstr or all(english[message.msgid].msgstr_plural.values()))
+    ]
+    assert missing == []
+
+
 def test_no_js_string_is_built_at_run_time() -> None:
     _, bad_calls = _scan_app()
 

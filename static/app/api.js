@@ -35,11 +35,28 @@ export class ApiError extends Error {
 
 /** Listeners told when the server says the session is gone, so the app can sign out. */
 const unauthorizedListeners = new Set();
+/** Listeners told when the session passed the password but still owes its second factor. */
+const secondFactorListeners = new Set();
 
 /** @param {() => void} listener @returns {() => void} unsubscribe */
 export function onUnauthorized(listener) {
   unauthorizedListeners.add(listener);
   return () => unauthorizedListeners.delete(listener);
+}
+
+/**
+ * A session of an account with two-factor authentication is refused everywhere (403
+ * `accounts.otp_required`) until its code is entered; the app then goes to that step.
+ * @param {() => void} listener @returns {() => void} unsubscribe
+ */
+export function onSecondFactorRequired(listener) {
+  secondFactorListeners.add(listener);
+  return () => secondFactorListeners.delete(listener);
+}
+
+/** Tell the listeners the session is gone, for answers that do not come through apiRequest. */
+export function reportSessionEnded() {
+  unauthorizedListeners.forEach((listener) => listener());
 }
 
 export function csrfToken() {
@@ -91,9 +108,11 @@ export async function send(url, { method = 'GET', json, form, signal, headers: e
 /**
  * Call our REST API (relative to `api_base`) and return the parsed body, or throw ApiError.
  * @param {string} method @param {string} path e.g. "/me/"
- * @param {{json?: unknown, signal?: AbortSignal}} [options]
+ * @param {{json?: unknown, signal?: AbortSignal, quiet?: boolean}} [options]
+ *   quiet: only throw, without telling the listeners above (for callers that handle a
+ *   signed-out or half-signed-in session themselves, such as signing in)
  */
-export async function apiRequest(method, path, { json, signal } = {}) {
+export async function apiRequest(method, path, { json, signal, quiet = false } = {}) {
   const { status, ok, body } = await send(config.api_base + path, { method, json, signal });
   if (ok) return body;
 
@@ -103,8 +122,11 @@ export async function apiRequest(method, path, { json, signal } = {}) {
       : new ApiError({ status, code: status >= 500 ? 'server_error' : 'unexpected_response' });
   // With JWT authentication listed first DRF answers 401 to a request without credentials;
   // accept 403 `not_authenticated` too so a settings change does not silently break this.
+  if (quiet) throw error;
   if (status === 401 || (status === 403 && error.code === 'not_authenticated')) {
     unauthorizedListeners.forEach((listener) => listener());
+  } else if (status === 403 && error.code === 'accounts.otp_required') {
+    secondFactorListeners.forEach((listener) => listener());
   }
   throw error;
 }

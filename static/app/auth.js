@@ -5,20 +5,37 @@
 // handle every form error the same way, whichever backend produced it.
 
 import { config } from './config.js';
-import { api, ApiError, send } from './api.js';
+import { api, ApiError, reportSessionEnded, send } from './api.js';
 
 let currentUser = config.user || null;
+// The password was right but the account has two-factor authentication and this session has
+// not given its code yet: not signed in for the app (no screens, no socket) until it does.
+// The page says so on a reload of such a session (the server leaves `user` empty then).
+let secondFactorPending = Boolean(config.two_factor_pending);
 const userListeners = new Set();
 
-/** The /me payload of the signed-in person, or null. */
+/** The /me payload of the signed-in person, or null (also while the second factor is due). */
 export function getUser() {
   return currentUser;
 }
 
-/** @param {object|null} user */
+/** Whether this session still owes the code of its second factor (see /two-factor). */
+export function isSecondFactorPending() {
+  return secondFactorPending;
+}
+
+/** @param {object|null} user the /me payload, or null once signed out */
 export function setUser(user) {
   currentUser = user;
+  secondFactorPending = false;
   userListeners.forEach((listener) => listener(user));
+}
+
+/** The server asked for the second factor: the app treats the session as not signed in yet. */
+export function requireSecondFactor() {
+  currentUser = null;
+  secondFactorPending = true;
+  userListeners.forEach((listener) => listener(null));
 }
 
 /** @param {(user: object|null) => void} listener @returns {() => void} unsubscribe */
@@ -32,9 +49,12 @@ export function membershipIn(organizationId) {
   return currentUser?.memberships?.find((m) => m.organization.id === organizationId);
 }
 
-/** Re-read /me (memberships and preferences change elsewhere) and publish it. */
-export async function loadMe() {
-  const me = await api.get('/me/');
+/**
+ * Re-read /me (memberships and preferences change elsewhere) and publish it.
+ * @param {{quiet?: boolean}} [options] see apiRequest
+ */
+export async function loadMe(options) {
+  const me = await api.get('/me/', options);
   setUser(me);
   return me;
 }
@@ -78,6 +98,8 @@ async function authRequest(method, path, json) {
 /**
  * Sign in with e-mail and password, then load the full /me payload.
  * @param {{email: string, password: string}} credentials
+ * @returns {Promise<object|null>} the /me payload, or null when the account has two-factor
+ *   authentication and its code comes next (isSecondFactorPending() is then true)
  */
 export async function signIn({ email, password }) {
   const { status, body } = await authRequest('POST', '/auth/login', { email, password });
@@ -86,7 +108,24 @@ export async function signIn({ email, password }) {
   // 409 means this browser already has a session (e.g. signed in from another tab): the
   // person is where they wanted to be, so carry on rather than showing an error.
   if (status !== 200 && status !== 409) throw allauthError(status, body);
-  return loadMe();
+  try {
+    return await loadMe({ quiet: true });
+  } catch (error) {
+    if (error.code !== 'accounts.otp_required') throw error;
+    requireSecondFactor();
+    return null;
+  }
+}
+
+/**
+ * The second step of signing in: a code from the authenticator app, or a recovery code.
+ * Recovery codes are lower case; people copy them from paper in any case, with spaces.
+ * @param {string} code
+ */
+export async function verifySecondFactor(code) {
+  const me = await api.post('/auth/two-factor/verify/', { code });
+  setUser(me);
+  return me;
 }
 
 /**
@@ -149,6 +188,64 @@ export async function resetPassword({ key, password }) {
     return false;
   }
   throw allauthError(status, body);
+}
+
+// --- Signed-in browsers (allauth usersessions) -----------------------------------------------
+
+/**
+ * @typedef {object} BrowserSession
+ * @property {number} id
+ * @property {string} user_agent
+ * @property {string} ip
+ * @property {number} created_at    epoch seconds
+ * @property {number} [last_seen_at] epoch seconds (when activity is tracked)
+ * @property {boolean} is_current
+ */
+
+/** @returns {Promise<BrowserSession[]>} the person's signed-in browsers */
+export async function listSessions() {
+  const { status, body } = await authRequest('GET', '/auth/sessions');
+  if (status === 200) return (body && body.data) || [];
+  throw sessionsError(status, body);
+}
+
+/**
+ * Sign these browsers out.
+ * @param {number[]} ids @returns {Promise<BrowserSession[]>} the sessions left
+ */
+export async function endSessions(ids) {
+  const { status, body } = await authRequest('DELETE', '/auth/sessions', { sessions: ids });
+  if (status === 200) return (body && body.data) || [];
+  throw sessionsError(status, body);
+}
+
+function sessionsError(status, body) {
+  // 401 here is not a pending step: this session is gone (ended from another browser).
+  if (status === 401) {
+    reportSessionEnded();
+    return new ApiError({ status, code: 'not_authenticated' });
+  }
+  return allauthError(status, body);
+}
+
+/**
+ * Choose the organization to work in (when the person belongs to several).
+ * @param {number} organizationId
+ */
+export async function setActiveOrganization(organizationId) {
+  const me = await api.post('/me/active-organization/', { organization_id: organizationId });
+  setUser(me);
+  return me;
+}
+
+/**
+ * The organization the person works in: the one they chose, else their first.
+ * @param {object|null} user the /me payload
+ * @returns {object|undefined} a membership ({id, role, organization})
+ */
+export function activeMembership(user) {
+  const memberships = (user && user.memberships) || [];
+  return memberships.find((m) => m.organization.id === user.active_organization_id) || memberships[0];
 }
 
 /** Turn this account into a professional one; publishes the new /me. */

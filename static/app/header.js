@@ -1,10 +1,11 @@
-// The header: product name, navigation, live-connection status, language, theme, sign out.
-// On narrow screens the navigation and the controls fold behind a "Menu" button.
+// The header: product name, navigation, the organization picker (for people in several),
+// live-connection status, language, theme, sign out. On narrow screens the navigation and the
+// controls fold behind a "Menu" button.
 
 import { PRODUCT_NAME } from './config.js';
-import { getUser, onUserChange, signOut } from './auth.js';
+import { activeMembership, getUser, isSecondFactorPending, onUserChange, setActiveOrganization, signOut } from './auth.js';
 import { errorText, h, toast } from './components.js';
-import { currentLanguage, gettext, languageChoices, switchLanguage } from './i18n.js';
+import { currentLanguage, gettext, interpolate, languageChoices, switchLanguage } from './i18n.js';
 import { navItems, navigate, onRouteChange } from './router.js';
 import { socket } from './socket.js';
 import { setTheme, storedTheme } from './theme.js';
@@ -14,11 +15,12 @@ export function mountHeader(header) {
   const nav = h('nav', { class: 'site-nav', 'aria-label': gettext('Main') });
   const status = socketStatus();
   const account = h('div', { class: 'account' });
+  const organizations = organizationSwitcher();
   const panel = h(
     'div',
     { class: 'header-panel', id: 'header-panel' },
     nav,
-    h('div', { class: 'header-controls' }, status, languageSwitcher(), themeSwitcher(), account),
+    h('div', { class: 'header-controls' }, organizations.element, status, languageSwitcher(), themeSwitcher(), account),
   );
   const menuButton = h(
     'button',
@@ -47,6 +49,7 @@ export function mountHeader(header) {
     const user = getUser();
     drawNav(nav, user);
     drawAccount(account, user);
+    organizations.draw(user);
     status.hidden = !user; // anonymous people have no live connection to report on
   };
   draw();
@@ -72,7 +75,8 @@ function markCurrent(nav) {
 }
 
 function drawAccount(account, user) {
-  if (!user) {
+  // Half signed in (the second factor is due) still needs a way out.
+  if (!user && !isSecondFactorPending()) {
     account.replaceChildren();
     return;
   }
@@ -91,6 +95,61 @@ function drawAccount(account, user) {
     }
   });
   account.replaceChildren(button);
+}
+
+/**
+ * Which organization the person works in, for people in more than one. Choosing another
+ * saves it on the account, and moves a members page to that organization's.
+ */
+function organizationSwitcher() {
+  const select = h('select', { id: 'organization-select', class: 'compact organization-select' });
+  const element = h(
+    'div',
+    { class: 'control organization-control', hidden: true },
+    h('label', { for: 'organization-select', class: 'visually-hidden' }, gettext('Organization')),
+    select,
+  );
+  let shown = '';
+
+  const draw = (user) => {
+    const memberships = (user && user.memberships) || [];
+    element.hidden = memberships.length < 2;
+    if (element.hidden) return;
+    const active = activeMembership(user);
+    // Rebuild only when the list changed, so a redraw never resets a select in use.
+    const key = JSON.stringify(memberships.map((m) => [m.organization.id, m.organization.name]));
+    if (key !== shown) {
+      shown = key;
+      select.replaceChildren(
+        ...memberships.map((m) => h('option', { value: String(m.organization.id) }, m.organization.name)),
+      );
+    }
+    select.value = String(active.organization.id);
+  };
+
+  select.addEventListener('change', async () => {
+    const user = getUser();
+    const previous = activeMembership(user);
+    const chosen = Number(select.value);
+    select.disabled = true;
+    try {
+      const me = await setActiveOrganization(chosen);
+      const membership = activeMembership(me);
+      toast(interpolate(gettext('You are now working in %(organization)s.'), { organization: membership.organization.name }), {
+        kind: 'success',
+      });
+      // On another organization's page, follow the choice.
+      if (/^\/organizations\/\d+\//.test(window.location.pathname)) {
+        navigate(`/organizations/${chosen}/members`);
+      }
+    } catch (error) {
+      if (previous) select.value = String(previous.organization.id);
+      toast(errorText(error), { kind: 'error' });
+    } finally {
+      select.disabled = false;
+    }
+  });
+  return { element, draw };
 }
 
 /** Text and colour both say the state, so it does not rely on colour alone. */

@@ -10,7 +10,7 @@
 // with string literals, so every msgid can be found in the source and in djangojs.po.
 
 import { config } from './config.js';
-import { updateMe } from './auth.js';
+import { getUser, updateMe } from './auth.js';
 import { postForm } from './api.js';
 
 const catalog = globalThis;
@@ -70,6 +70,39 @@ export function languageChoices() {
 /** The language the page (and the catalog) was rendered in, e.g. "pt-br". */
 export function currentLanguage() {
   return config.language || document.documentElement.lang || 'pt-br';
+}
+
+/**
+ * A date and time in the page's language and the person's time zone (their profile's).
+ * @param {Date} date @param {Intl.DateTimeFormatOptions} [options]
+ */
+export function formatDateTime(date, options = { dateStyle: 'medium', timeStyle: 'short' }) {
+  try {
+    return new Intl.DateTimeFormat(currentLanguage(), { ...options, timeZone: getUser()?.time_zone || undefined }).format(date);
+  } catch {
+    return new Intl.DateTimeFormat(currentLanguage(), options).format(date); // a zone this browser lacks
+  }
+}
+
+/**
+ * "3 minutes ago", "yesterday", "in 6 days": how far `date` is from now, in words.
+ * @param {Date} date
+ */
+export function formatRelative(date) {
+  const seconds = (date.getTime() - Date.now()) / 1000;
+  const units = [
+    ['year', 365 * 86_400],
+    ['month', 30 * 86_400],
+    ['week', 7 * 86_400],
+    ['day', 86_400],
+    ['hour', 3_600],
+    ['minute', 60],
+  ];
+  const format = new Intl.RelativeTimeFormat(currentLanguage(), { numeric: 'auto' });
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
+  }
+  return format.format(0, 'second'); // "now"
 }
 
 /**

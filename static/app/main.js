@@ -1,8 +1,8 @@
 // Boot: theme first (before anything paints), then the page skeleton, the socket for a
 // signed-in person, and the router.
 
-import { getUser, onUserChange, setUser } from './auth.js';
-import { onUnauthorized } from './api.js';
+import { getUser, isSecondFactorPending, onUserChange, requireSecondFactor, setUser } from './auth.js';
+import { api, onSecondFactorRequired, onUnauthorized } from './api.js';
 import { h, liveRegions } from './components.js';
 import { mountHeader } from './header.js';
 import { navigate, startRouter } from './router.js';
@@ -17,18 +17,36 @@ const main = h('main', { id: 'main', class: 'site-main', tabindex: '-1' });
 root.replaceChildren(header, main, liveRegions());
 mountHeader(header);
 
-// The socket follows the session: open while someone is signed in, closed otherwise.
-const followSession = (user) => (user ? socket.connect() : socket.disconnect());
+// The socket follows the session: open while someone is signed in, closed otherwise. Right
+// after the second factor, the attempts refused until then may have pushed the next retry
+// far away: connect at once.
+const followSession = (user) => (user ? socket.reconnect() : socket.disconnect());
 onUserChange(followSession);
 followSession(getUser());
+
+const here = () => window.location.pathname + window.location.search;
 
 // A 401 from the API means the session ended elsewhere (expired, signed out in another tab):
 // go to sign in, and come back here afterwards.
 onUnauthorized(() => {
-  if (!getUser()) return;
+  if (!getUser() && !isSecondFactorPending()) return;
   setUser(null);
-  const here = window.location.pathname + window.location.search;
-  navigate(`/signin?next=${encodeURIComponent(here)}`, { replace: true });
+  navigate(`/signin?next=${encodeURIComponent(here())}`, { replace: true });
+});
+
+// The session signed in with a password but owes its second factor (the page may have been
+// loaded in that state): ask for the code, and come back here afterwards.
+onSecondFactorRequired(() => {
+  if (isSecondFactorPending()) return;
+  requireSecondFactor();
+  navigate(`/two-factor?next=${encodeURIComponent(here())}`, { replace: true });
+});
+
+// The socket's first attempt failed before opening: the server may have refused the session.
+// One API call tells (its 401 or 403 reaches the listeners above); a server that is simply
+// down fails this call too, and the socket keeps retrying on its own.
+socket.onRefused(() => {
+  if (getUser()) api.get('/me/').catch(() => {});
 });
 
 startRouter(main);

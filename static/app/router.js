@@ -6,20 +6,26 @@
 // requests and clears its hook when the person leaves the screen.
 
 import { PRODUCT_NAME } from './config.js';
-import { getUser } from './auth.js';
+import { activeMembership, getUser, isSecondFactorPending } from './auth.js';
 import { gettext, interpolate } from './i18n.js';
 import { socket } from './socket.js';
 import * as forgotPassword from './screens/forgotpassword.js';
 import * as home from './screens/home.js';
+import * as invitation from './screens/invitation.js';
 import * as members from './screens/members.js';
 import * as notFound from './screens/notfound.js';
 import * as profile from './screens/profile.js';
 import * as resetPassword from './screens/resetpassword.js';
+import * as security from './screens/security.js';
 import * as signIn from './screens/signin.js';
 import * as signUp from './screens/signup.js';
+import * as twoFactor from './screens/twofactor.js';
 import * as verify from './screens/verify.js';
 
-/** access: who may see the screen ('any' for everyone); the others are redirected (see guard()). */
+/**
+ * access: who may see the screen ('any' for everyone, 'second-factor' for a session that
+ * still owes its code); the others are redirected (see guard()).
+ */
 const routes = [
   { pattern: /^\/$/, screen: home, access: 'signed-in' },
   { pattern: /^\/signin$/, screen: signIn, access: 'anonymous' },
@@ -28,8 +34,12 @@ const routes = [
   { pattern: /^\/forgot-password$/, screen: forgotPassword, access: 'any' },
   // The key comes from the e-mailed link (settings.HEADLESS_FRONTEND_URLS).
   { pattern: /^\/reset-password\/(?<key>[^/]+)$/, screen: resetPassword, access: 'any' },
+  { pattern: /^\/two-factor$/, screen: twoFactor, access: 'second-factor' },
   { pattern: /^\/profile$/, screen: profile, access: 'signed-in' },
+  { pattern: /^\/security$/, screen: security, access: 'signed-in' },
   { pattern: /^\/organizations\/(?<organizationId>\d+)\/members$/, screen: members, access: 'signed-in' },
+  // The link of the invitation e-mail; anyone may open it, then sign in or sign up to accept.
+  { pattern: /^\/invitations\/(?<token>[^/]+)$/, screen: invitation, access: 'any' },
 ];
 
 /**
@@ -38,25 +48,23 @@ const routes = [
  * @returns {{href: string, label: string}[]}
  */
 export function navItems(user) {
+  // Half signed in: the code screen is the only place to go (its own page offers sign out).
+  if (!user && isSecondFactorPending()) return [];
   if (!user) {
     return [
       { href: '/signin', label: gettext('Sign in') },
       { href: '/signup', label: gettext('Sign up') },
     ];
   }
-  const memberships = user.memberships || [];
+  // The members of the organization the person works in; the header's organization picker
+  // switches between several.
+  const membership = activeMembership(user);
   return [
     { href: '/', label: gettext('Home') },
-    // One organization (the usual case) needs no name in the link; several do.
-    ...memberships.map((membership) => ({
-      href: `/organizations/${membership.organization.id}/members`,
-      label:
-        memberships.length === 1
-          ? gettext('Members')
-          : interpolate(gettext('%(organization)s members'), { organization: membership.organization.name }),
-    })),
+    membership ? { href: `/organizations/${membership.organization.id}/members`, label: gettext('Members') } : null,
     { href: '/profile', label: gettext('Profile') },
-  ];
+    { href: '/security', label: gettext('Security') },
+  ].filter(Boolean);
 }
 
 /**
@@ -117,6 +125,15 @@ function interceptLinks(event) {
 /** Where a person who may not see `route` goes instead, or null when they may. */
 function guard(route, path, query) {
   const user = getUser();
+  if (route.access === 'second-factor') {
+    if (user) return safeNext(query.get('next'));
+    return isSecondFactorPending() ? null : '/signin';
+  }
+  // The password was right, the code is still due: every screen but the open ones waits.
+  if (isSecondFactorPending() && route.access !== 'any') {
+    const next = route.access === 'anonymous' ? safeNext(query.get('next')) : path + window.location.search;
+    return next === '/' ? '/two-factor' : `/two-factor?next=${encodeURIComponent(next)}`;
+  }
   if (route.access === 'signed-in' && !user) {
     return path === '/' ? '/signin' : `/signin?next=${encodeURIComponent(path + window.location.search)}`;
   }

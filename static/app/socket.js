@@ -39,7 +39,9 @@ class RealtimeSocket {
     /** event type (or "*") -> handlers */
     this.handlers = new Map();
     this.statusListeners = new Set();
+    this.refusedListeners = new Set();
     this.resyncHook = null;
+    this.opened = false; // whether the current WebSocket ever opened
 
     // Reconnect at once when the network comes back instead of waiting out the backoff.
     window.addEventListener('online', () => {
@@ -101,6 +103,27 @@ class RealtimeSocket {
     return () => this.handlers.get(type)?.delete(handler);
   }
 
+  /**
+   * Told when the first attempt of a streak fails before the socket opens: the server may
+   * have refused the handshake (the session ended, or still owes its second factor), which
+   * the browser does not tell apart from an unreachable server. Main asks the API which.
+   * @param {() => void} listener @returns {() => void}
+   */
+  onRefused(listener) {
+    this.refusedListeners.add(listener);
+    return () => this.refusedListeners.delete(listener);
+  }
+
+  /**
+   * connect(), and when already wanted but waiting out a backoff, try again at once: called
+   * when the session is known to be good (e.g. it just passed its second factor, or the API
+   * answered), so the attempts refused before need not push the next one far away.
+   */
+  reconnect() {
+    if (!this.wanted) this.connect();
+    else if (this.status === 'disconnected') this.reconnectNow();
+  }
+
   /** @param {(status: SocketStatus) => void} listener @returns {() => void} */
   onStatus(listener) {
     this.statusListeners.add(listener);
@@ -124,6 +147,7 @@ class RealtimeSocket {
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${scheme}://${window.location.host}${config.ws_path}`);
     this.ws = ws;
+    this.opened = false;
     ws.onopen = () => this.handleOpen();
     ws.onmessage = (event) => this.handleFrame(event.data);
     // onerror is always followed by onclose, which is where we decide what to do.
@@ -131,6 +155,7 @@ class RealtimeSocket {
   }
 
   handleOpen() {
+    this.opened = true;
     const isReconnect = this.hasConnected;
     this.hasConnected = true;
     this.attempt = 0;
@@ -192,10 +217,12 @@ class RealtimeSocket {
   }
 
   handleClose() {
+    const refusedFirst = !this.opened && this.attempt === 0;
     this.dropSocket();
     if (!this.wanted) return;
     this.setStatus('disconnected');
     this.scheduleReconnect();
+    if (refusedFirst) this.refusedListeners.forEach((listener) => listener());
   }
 
   /**

@@ -1,6 +1,8 @@
-// An organization's members. Org admins change roles and remove people; other members see
-// the same list read-only. The list follows `accounts.organization.<id>` live, and re-reads
-// the page through REST after the socket reconnects (events sent meanwhile are lost).
+// An organization's members. Org admins change roles, remove people, invite new ones (and
+// withdraw pending invitations) and set the organization's 2FA rule; other members see the
+// same list read-only. Everyone may leave. The list follows `accounts.organization.<id>`
+// live, and re-reads the page through REST after the socket reconnects (events sent
+// meanwhile are lost).
 
 import { api } from '../api.js';
 import { getUser, loadMe, membershipIn } from '../auth.js';
@@ -8,6 +10,7 @@ import { confirmDialog, errorText, h, loading, toast } from '../components.js';
 import { gettext, interpolate, ngettext } from '../i18n.js';
 import { ROLES, roleLabel } from '../roles.js';
 import { socket } from '../socket.js';
+import { invitationsSection, leaveSection, settingsSection, twoFactorRequiredNotice } from './organization.js';
 import { notFoundContent } from './notfound.js';
 
 export function render(context) {
@@ -24,9 +27,33 @@ export function render(context) {
   const notice = h('p', { class: 'notice', hidden: true });
   const liveNotice = h('p', { class: 'notice warning', role: 'status', hidden: true });
   const body = h('div', null, loading());
-  main.append(heading, summary, notice, liveNotice, body);
-
   const isAdmin = () => membershipIn(organizationId)?.role === 'org_admin';
+  // The organization may require 2FA of its admins: any refusal for that explains itself here.
+  const twoFactorNotice = twoFactorRequiredNotice();
+  const shared = { organizationId, signal, isAdmin, showTwoFactorRequired: twoFactorNotice.show };
+  const invitations = invitationsSection(shared);
+  const settings = settingsSection(shared);
+  const leave = leaveSection({ ...shared, navigate: context.navigate });
+  main.append(
+    heading,
+    summary,
+    notice,
+    liveNotice,
+    twoFactorNotice.element,
+    invitations.inviteElement,
+    body,
+    invitations.element,
+    settings.element,
+    leave.element,
+  );
+
+  /** Show what this person may do here (admin or not), after loading or a change of role. */
+  function drawSections() {
+    settings.draw();
+    leave.draw();
+    // In turn rather than at once: see the note on SQLite in security.js.
+    invitations.setVisible(isAdmin()).then(() => twoFactorNotice.check(membershipIn(organizationId)));
+  }
 
   // --- drawing ---------------------------------------------------------------------------
 
@@ -51,6 +78,7 @@ export function render(context) {
   function drawList() {
     drawHeading();
     drawSummary();
+    drawSections();
     const admin = isAdmin();
     const table = h(
       'table',
@@ -191,12 +219,15 @@ export function render(context) {
       if (member.user.id === getUser()?.id) await afterMyMembershipChanged();
     } catch (error) {
       select.value = previousRole;
-      toast(
-        error.code === 'accounts.last_org_admin'
-          ? gettext('An organization needs at least one admin. Make someone else admin first.')
-          : errorText(error),
-        { kind: 'error' },
-      );
+      if (error.code === 'accounts.two_factor_required') twoFactorNotice.show();
+      else {
+        toast(
+          error.code === 'accounts.last_org_admin'
+            ? gettext('An organization needs at least one admin. Make someone else admin first.')
+            : errorText(error),
+          { kind: 'error' },
+        );
+      }
     } finally {
       select.disabled = false;
     }
@@ -220,12 +251,15 @@ export function render(context) {
       toast(interpolate(gettext('%(name)s was removed.'), { name }), { kind: 'success' });
       if (member.user.id === getUser()?.id) await afterMyMembershipChanged();
     } catch (error) {
-      toast(
-        error.code === 'accounts.last_org_admin'
-          ? gettext('An organization needs at least one admin. Make someone else admin first.')
-          : errorText(error),
-        { kind: 'error' },
-      );
+      if (error.code === 'accounts.two_factor_required') twoFactorNotice.show();
+      else {
+        toast(
+          error.code === 'accounts.last_org_admin'
+            ? gettext('An organization needs at least one admin. Make someone else admin first.')
+            : errorText(error),
+          { kind: 'error' },
+        );
+      }
     }
   }
 
@@ -284,6 +318,8 @@ export function render(context) {
   const stopListening = [
     socket.on('accounts.membership.created', (data) => {
       if (!applies(data)) return;
+      // Most new members come through an invitation, which is then no longer pending.
+      invitations.reload();
       if (state.members.some((m) => m.id === data.membership.id)) return;
       state.count += 1;
       // New members sort last, so they only appear here when this is the last page.
@@ -299,7 +335,8 @@ export function render(context) {
       if (!applies(data)) return;
       const mine = membershipIn(organizationId)?.id === data.membership.id;
       dropMember(data.membership.id);
-      if (mine) afterMyMembershipChanged();
+      // Leaving from this screen handles its own way out.
+      if (mine && !leave.isLeaving()) afterMyMembershipChanged();
     }),
     socket.on('realtime.error', (data) => {
       if (data.topic !== topic) return;
@@ -313,10 +350,12 @@ export function render(context) {
     stopListening.forEach((stop) => stop());
   };
   onCleanup(release);
+  // In turn rather than at once: see the note on SQLite in security.js.
   onResync(() => {
     loadMe()
+      .catch(() => null)
       .then(load)
-      .catch(() => load());
+      .then(() => invitations.reload());
   });
 
   load();

@@ -5,6 +5,16 @@ import { clearFormError, errorText, field, formAlert, h, showFormError, whileBus
 import { gettext } from '../i18n.js';
 import { safeNext } from '../router.js';
 
+/**
+ * A link to another account screen that keeps where the person is headed (e.g. back to an
+ * invitation after creating the account instead of signing in).
+ * @param {string} path @param {URLSearchParams} query
+ */
+export function withNext(path, query) {
+  const next = query.get('next');
+  return next && safeNext(next) === next ? `${path}?next=${encodeURIComponent(next)}` : path;
+}
+
 export function render({ main, query, navigate, setTitle }) {
   setTitle(gettext('Sign in'));
   const email = field({ label: gettext('E-mail'), name: 'email', type: 'email', autocomplete: 'email', required: true });
@@ -33,8 +43,11 @@ export function render({ main, query, navigate, setTitle }) {
     clearFormError(fields, alert);
     locked.hidden = true;
     try {
-      await whileBusy(submit, () => signIn({ email: email.input.value.trim(), password: password.input.value }));
-      navigate(safeNext(query.get('next')), { replace: true });
+      const me = await whileBusy(submit, () => signIn({ email: email.input.value.trim(), password: password.input.value }));
+      const next = safeNext(query.get('next'));
+      // No /me yet: the account has two-factor authentication, and its code comes next.
+      if (me) navigate(next, { replace: true });
+      else navigate(next === '/' ? '/two-factor' : `/two-factor?next=${encodeURIComponent(next)}`, { replace: true });
     } catch (error) {
       password.input.value = '';
       if (error.code === 'auth.locked') locked.hidden = false;
@@ -49,7 +62,7 @@ export function render({ main, query, navigate, setTitle }) {
       h('h1', null, gettext('Sign in')),
       form,
       h('p', null, h('a', { href: '/forgot-password' }, gettext('Forgot your password?'))),
-      h('p', null, gettext('New here?'), ' ', h('a', { href: '/signup' }, gettext('Create an account'))),
+      h('p', null, gettext('New here?'), ' ', h('a', { href: withNext('/signup', query) }, gettext('Create an account'))),
     ),
   );
 }

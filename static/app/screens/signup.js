@@ -4,9 +4,11 @@
 import { signUp } from '../auth.js';
 import { clearFormError, field, formAlert, h, showFormError, whileBusy } from '../components.js';
 import { gettext } from '../i18n.js';
+import { safeNext } from '../router.js';
 import { rememberSignUpCodes } from '../verification.js';
+import { withNext } from './signin.js';
 
-export function render({ main, navigate, setTitle }) {
+export function render({ main, query, navigate, setTitle }) {
   setTitle(gettext('Sign up'));
   const displayName = field({
     label: gettext('Your name'),
@@ -61,7 +63,9 @@ export function render({ main, navigate, setTitle }) {
         }),
       );
       rememberSignUpCodes(me);
-      navigate('/verify', { replace: true });
+      // Sent here from somewhere (an invitation, say): back there; /verify waits on home.
+      const next = query.get('next');
+      navigate(next ? safeNext(next) : '/verify', { replace: true });
     } catch (error) {
       showFormError(fields, alert, error);
     }
@@ -73,7 +77,7 @@ export function render({ main, navigate, setTitle }) {
       { class: 'card narrow' },
       h('h1', null, gettext('Create your account')),
       form,
-      h('p', null, gettext('Already have an account?'), ' ', h('a', { href: '/signin' }, gettext('Sign in'))),
+      h('p', null, gettext('Already have an account?'), ' ', h('a', { href: withNext('/signin', query) }, gettext('Sign in'))),
     ),
   );
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 import zoneinfo
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -280,18 +282,36 @@ def kyc_upload_path(instance: KycSubmission, filename: str) -> str:
     return f"kyc/{instance.user_id}/{uuid.uuid4().hex}{Path(filename).suffix.lower()[:8]}"
 
 
+class PrivateFileStorage(FileSystemStorage):
+    """Local storage under PRIVATE_MEDIA_ROOT, read at use (tests point it elsewhere).
+
+    No URL serves this folder: files leave only through permission-checked views.
+    """
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+    @property  # type: ignore[override]
+    def base_url(self) -> None:  # type: ignore[override]
+        return None
+
+
 def private_storage() -> Any:
     """Storage for documents that must never be public (KYC).
 
-    Local files live outside MEDIA_ROOT, which no URL serves; on S3 objects are private and
-    reached only through short-lived signed URLs. Either way the app serves them only
-    through a permission-checked view.
+    Local files live outside MEDIA_ROOT; on S3 objects are private and reached only through
+    short-lived signed URLs. Either way the app serves them only through a checked view.
     """
-    from django.core.files.storage import FileSystemStorage, storages
+    from django.core.files.storage import storages
 
     if settings.AWS_STORAGE_BUCKET_NAME:
         return storages["default"]
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    return PrivateFileStorage()
 
 
 class KycStatus(models.TextChoices):

@@ -286,3 +286,17 @@ def test_staff_review_kyc_in_the_admin_with_a_reason_for_rejections(
         "rejected",
         "The selfie does not show the face",
     )
+
+
+def test_documents_are_written_under_the_private_root_and_nowhere_public(
+    settings: Any, tmp_path: Any
+) -> None:
+    from pathlib import Path
+
+    client_for(professional()).post("/api/v1/me/kyc/", form(), format="multipart")
+    submission = KycSubmission.objects.get()
+
+    stored = Path(submission.document_front.path)
+    assert stored.is_relative_to(tmp_path / "private")
+    assert stored.exists()
+    assert not str(stored).startswith(str(settings.MEDIA_ROOT))

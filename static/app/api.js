@@ -69,16 +69,19 @@ export function csrfToken() {
  * endpoints answer in their own shape, so auth.js interprets those itself.
  *
  * @param {string} url
- * @param {{method?: string, json?: unknown, form?: Record<string,string>, signal?: AbortSignal,
- *          headers?: Record<string,string>}} options
+ * @param {{method?: string, json?: unknown, form?: Record<string,string>, formData?: FormData,
+ *          signal?: AbortSignal, headers?: Record<string,string>}} options
+ *   formData: a multipart body (files); the browser sets its Content-Type with the boundary.
  * @returns {Promise<{status: number, ok: boolean, body: any}>}
  */
-export async function send(url, { method = 'GET', json, form, signal, headers: extraHeaders } = {}) {
+export async function send(url, { method = 'GET', json, form, formData, signal, headers: extraHeaders } = {}) {
   const headers = { Accept: 'application/json', ...extraHeaders };
   let body;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(json);
+  } else if (formData !== undefined) {
+    body = formData;
   } else if (form !== undefined) {
     body = new URLSearchParams(form);
   }
@@ -108,32 +111,61 @@ export async function send(url, { method = 'GET', json, form, signal, headers: e
 /**
  * Call our REST API (relative to `api_base`) and return the parsed body, or throw ApiError.
  * @param {string} method @param {string} path e.g. "/me/"
- * @param {{json?: unknown, signal?: AbortSignal, quiet?: boolean}} [options]
+ * @param {{json?: unknown, formData?: FormData, signal?: AbortSignal, quiet?: boolean}} [options]
  *   quiet: only throw, without telling the listeners above (for callers that handle a
  *   signed-out or half-signed-in session themselves, such as signing in)
  */
-export async function apiRequest(method, path, { json, signal, quiet = false } = {}) {
-  const { status, ok, body } = await send(config.api_base + path, { method, json, signal });
+export async function apiRequest(method, path, { json, formData, signal, quiet = false } = {}) {
+  const { status, ok, body } = await send(config.api_base + path, { method, json, formData, signal });
   if (ok) return body;
+  throw failure(status, body, quiet);
+}
 
+/** The ApiError for a failed answer, after telling the listeners (unless `quiet`). */
+function failure(status, body, quiet) {
   const error =
     body && typeof body.code === 'string'
       ? new ApiError({ status, code: body.code, message: body.message, extra: body.extra })
       : new ApiError({ status, code: status >= 500 ? 'server_error' : 'unexpected_response' });
   // With JWT authentication listed first DRF answers 401 to a request without credentials;
   // accept 403 `not_authenticated` too so a settings change does not silently break this.
-  if (quiet) throw error;
+  if (quiet) return error;
   if (status === 401 || (status === 403 && error.code === 'not_authenticated')) {
     unauthorizedListeners.forEach((listener) => listener());
   } else if (status === 403 && error.code === 'accounts.otp_required') {
     secondFactorListeners.forEach((listener) => listener());
   }
-  throw error;
+  return error;
+}
+
+/**
+ * GET an API file (an attachment, e.g. the data export) as a Blob with its file name, from
+ * Content-Disposition; failures throw ApiError like apiRequest.
+ * @param {string} path @param {{signal?: AbortSignal}} [options]
+ * @returns {Promise<{blob: Blob, filename: string}>}
+ */
+export async function apiDownload(path, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(config.api_base + path, { credentials: 'same-origin', signal });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError({ status: 0, code: 'network_error' });
+  }
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw failure(response.status, body, false);
+  }
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const match = disposition.match(/filename="?([^";]+)"?/);
+  return { blob: await response.blob(), filename: match ? match[1] : 'download' };
 }
 
 export const api = {
   get: (path, options) => apiRequest('GET', path, options),
   post: (path, json, options) => apiRequest('POST', path, { ...options, json }),
+  /** POST a multipart FormData (file uploads); CSRF as always, no JSON Content-Type. */
+  postForm: (path, formData, options) => apiRequest('POST', path, { ...options, formData }),
   patch: (path, json, options) => apiRequest('PATCH', path, { ...options, json }),
   delete: (path, options) => apiRequest('DELETE', path, options),
 };

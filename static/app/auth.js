@@ -254,3 +254,13 @@ export async function becomeProfessional() {
   setUser(me);
   return me;
 }
+
+/**
+ * Delete this account for good (the password is asked again). The server anonymizes it and
+ * ends its sessions, this one included, so the app then forgets the person here too.
+ * @param {string} password
+ */
+export async function deleteAccount(password) {
+  await api.post('/me/delete/', { password });
+  setUser(null);
+}

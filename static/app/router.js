@@ -12,7 +12,9 @@ import { socket } from './socket.js';
 import * as forgotPassword from './screens/forgotpassword.js';
 import * as home from './screens/home.js';
 import * as invitation from './screens/invitation.js';
+import * as kyc from './screens/kyc.js';
 import * as members from './screens/members.js';
+import * as myData from './screens/mydata.js';
 import * as notFound from './screens/notfound.js';
 import * as profile from './screens/profile.js';
 import * as resetPassword from './screens/resetpassword.js';
@@ -37,6 +39,8 @@ const routes = [
   { pattern: /^\/two-factor$/, screen: twoFactor, access: 'second-factor' },
   { pattern: /^\/profile$/, screen: profile, access: 'signed-in' },
   { pattern: /^\/security$/, screen: security, access: 'signed-in' },
+  { pattern: /^\/kyc$/, screen: kyc, access: 'signed-in' },
+  { pattern: /^\/my-data$/, screen: myData, access: 'signed-in' },
   { pattern: /^\/organizations\/(?<organizationId>\d+)\/members$/, screen: members, access: 'signed-in' },
   // The link of the invitation e-mail; anyone may open it, then sign in or sign up to accept.
   { pattern: /^\/invitations\/(?<token>[^/]+)$/, screen: invitation, access: 'any' },

@@ -79,7 +79,11 @@ function accountSection() {
       h('dd', null, professional ? gettext('Professional') : gettext('Client')),
     );
     if (professional) {
-      body.replaceChildren(facts);
+      body.replaceChildren(
+        facts,
+        h('p', null, h('a', { href: '/kyc' }, gettext('Identity verification'))),
+        h('p', null, h('a', { href: '/my-data' }, gettext('My data: download or delete your account'))),
+      );
       return;
     }
     const button = h('button', { type: 'button', class: 'button' }, gettext('Become a professional'));
@@ -107,6 +111,7 @@ function accountSection() {
       facts,
       h('p', { class: 'muted' }, gettext('Do you offer your expertise? A professional account lets you take paid calls.')),
       button,
+      h('p', null, h('a', { href: '/my-data' }, gettext('My data: download or delete your account'))),
     );
   };
   draw(getUser());

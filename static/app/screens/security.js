@@ -34,6 +34,13 @@ export function render({ main, setTitle, signal, onCleanup, onResync }) {
       h('h1', null, gettext('Security')),
       twoFactor.element,
       sessions.element,
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'privacy-title' },
+        h('h2', { id: 'privacy-title' }, gettext('Your data')),
+        h('p', { class: 'muted' }, gettext('Download a copy of your data, or delete your account.')),
+        h('a', { href: '/my-data', class: 'button' }, gettext('My data')),
+      ),
     ),
   );
   // One after the other: every request of a signed-in browser also updates its "last seen"

@@ -60,6 +60,10 @@ export function render({ main, query, navigate, setTitle }) {
       'section',
       { class: 'card narrow' },
       h('h1', null, gettext('Sign in')),
+      // After deleting the account (see mydata.js): the session is gone, this is the way out.
+      query.get('goodbye')
+        ? h('p', { class: 'notice', role: 'status' }, gettext('Your account was deleted. Thank you for having been with us. Goodbye!'))
+        : null,
       form,
       h('p', null, h('a', { href: '/forgot-password' }, gettext('Forgot your password?'))),
       h('p', null, gettext('New here?'), ' ', h('a', { href: withNext('/signup', query) }, gettext('Create an account'))),

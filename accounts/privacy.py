@@ -25,7 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import status
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import events, services
+from accounts import services
 from accounts.audit import AuditAction
 from accounts.models import (
     DEFAULT_TIME_ZONE,
@@ -295,10 +295,12 @@ def account_delete(*, user: User, password: str) -> None:
     services.audit_record(action=AuditAction.ACCOUNT_DELETED, actor=locked, target=locked)
 
     for membership in memberships:
-        if membership.organization_id in sole_member_of:
-            _membership_remove_sole_member(membership, actor=locked)
-        else:
-            services.membership_remove(membership=membership, actor=locked)
+        services.membership_remove(
+            membership=membership,
+            actor=locked,
+            # An organization where they are the only member is left member-less.
+            allow_emptying=membership.organization_id in sole_member_of,
+        )
 
     # Invitations they sent stay: they are the organization's, made on its behalf, and name the
     # invitee, not the sender (who now shows as the anonymized address). Invitations they
@@ -348,30 +350,6 @@ def _check_not_last_admin(user: User, memberships: list[Membership]) -> set[int]
     if stranded:
         raise services.LastOrgAdminError(extra={"organization_ids": stranded})
     return {organization_id for organization_id in admin_of if organization_id not in others}
-
-
-def _membership_remove_sole_member(membership: Membership, *, actor: User) -> None:
-    """Remove the only member of an organization, which membership_remove refuses.
-
-    membership_remove guards "an organization keeps an admin" for the people who stay; here
-    nobody stays. Same audit row and event as membership_remove.
-    """
-    membership_id, user_id, organization_id = (
-        membership.pk,
-        membership.user_id,
-        membership.organization_id,
-    )
-    services.audit_record(
-        action=AuditAction.MEMBER_REMOVED,
-        actor=actor,
-        target=membership,
-        organization=membership.organization,
-        data={"user_id": user_id, "role": membership.role},
-    )
-    membership.delete()
-    events.membership_deleted(
-        organization_id=organization_id, membership_id=membership_id, user_id=user_id
-    )
 
 
 def _end_sessions(user: User) -> None:

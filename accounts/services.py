@@ -215,10 +215,14 @@ def membership_change_role(
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor: User | None = None) -> None:
+def membership_remove(
+    *, membership: Membership, actor: User | None = None, allow_emptying: bool = False
+) -> None:
     """Remove a member from the organization; emits accounts.membership.deleted.
 
-    Same locks and LastOrgAdminError as membership_change_role.
+    Same locks and LastOrgAdminError as membership_change_role. With ``allow_emptying`` the
+    only member of an organization may go (account deletion): nobody is left without an
+    admin then.
     """
     admin_ids = _lock_admins(membership.organization_id)
     locked = (
@@ -227,7 +231,13 @@ def membership_remove(*, membership: Membership, actor: User | None = None) -> N
         .select_related("organization")
         .get(pk=membership.pk)
     )
-    if locked.role == Role.ORG_ADMIN and admin_ids == [locked.pk]:
+    sole_member = (
+        allow_emptying
+        and not Membership.objects.filter(organization_id=locked.organization_id)
+        .exclude(pk=locked.pk)
+        .exists()
+    )
+    if locked.role == Role.ORG_ADMIN and admin_ids == [locked.pk] and not sole_member:
         raise LastOrgAdminError()
     membership_id, user_id, organization_id = locked.pk, locked.user_id, locked.organization_id
     audit_record(
@@ -474,3 +484,53 @@ def user_set_active_organization(*, user: User, organization_id: int) -> User:
     user.active_organization_id = organization_id
     user.save(update_fields=["active_organization", "updated_at"])
     return user
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def token_pair_obtain(
+    *, request: Any, email: str, password: str, otp: str | None = None
+) -> dict[str, str]:
+    """Check email + password (and the 2FA code, when the account has 2FA); issue JWTs.
+
+    Goes through allauth's adapter, so failed attempts count in the same per-account and
+    per-IP lock as the browser sign-in (the adapter writes the lock's audit row). Raises
+    ``accounts.too_many_attempts`` (429), ``no_active_account`` (401),
+    ``accounts.otp_required`` (401) and ``accounts.otp_invalid`` (400). Writes
+    ``auth.token_issued``.
+    """
+    from allauth.account.adapter import get_adapter
+    from django.contrib.auth.models import update_last_login
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from rest_framework import status
+    from rest_framework.exceptions import AuthenticationFailed
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts import two_factor
+
+    email = email.strip().lower()
+    try:
+        user = get_adapter(request).authenticate(request, email=email, password=password)
+    except DjangoValidationError as exc:
+        raise ApplicationError(
+            _("Too many failed attempts. Try again in a few minutes, or reset your password."),
+            code="accounts.too_many_attempts",
+            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        ) from exc
+    if user is None or not user.is_active:
+        raise AuthenticationFailed(
+            _("No active account found with the given credentials"), "no_active_account"
+        )
+    if two_factor.user_has_two_factor(user):
+        if not otp:
+            raise ApplicationError(
+                _("Enter the code from your authenticator app."),
+                code="accounts.otp_required",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            )
+        two_factor.two_factor_check(user=user, code=otp)
+    refresh = RefreshToken.for_user(user)
+    update_last_login(User, user)
+    audit_record(action=AuditAction.TOKEN_ISSUED, actor=user, target=user)
+    return {"refresh": str(refresh), "access": str(refresh.access_token)}

@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import update_last_login
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.translation import gettext as _
 from phonenumber_field.serializerfields import PhoneNumberField
-from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
-from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import policies, services, two_factor
-from accounts.audit import AuditAction
+from accounts import policies, services
 from accounts.models import Invitation, Membership, Organization, User, validate_time_zone
 from accounts.roles import Role
 from accounts.validators import validate_cpf, validate_document_image
-from core.exceptions import ApplicationError
 from core.serializers import InputSerializer
 
 
@@ -150,11 +143,7 @@ class VerificationPendingOutput(serializers.Serializer):
 
 
 class TokenObtainInput(TokenObtainPairSerializer):
-    """Email + password for a token pair, through allauth so failed attempts share one lock.
-
-    The browser sign-in and this endpoint count failures per account and per IP in the same
-    place (allauth's ``login_failed`` rate limit), so switching doors does not reset the lock.
-    """
+    """Email + password (+ ``otp`` for 2FA accounts) for a token pair; see token_pair_obtain."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -165,38 +154,14 @@ class TokenObtainInput(TokenObtainPairSerializer):
         )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        from allauth.account.adapter import get_adapter
-
+        # simplejwt's view calls validate(); the rules live in the service.
         request = self.context["request"]
-        django_request = getattr(request, "_request", request)
-        email = str(attrs.get(self.username_field, "")).strip().lower()
-        try:
-            user = get_adapter(django_request).authenticate(
-                django_request, email=email, password=attrs["password"]
-            )
-        except DjangoValidationError as exc:
-            # The adapter has written the audit row; this door answers in the API's shape.
-            raise ApplicationError(
-                _("Too many failed attempts. Try again in a few minutes, or reset your password."),
-                code="accounts.too_many_attempts",
-                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            ) from exc
-        if user is None or not user.is_active:
-            raise AuthenticationFailed(
-                self.error_messages["no_active_account"], "no_active_account"
-            )
-        if two_factor.user_has_two_factor(user):
-            if not attrs.get("otp"):
-                raise ApplicationError(
-                    _("Enter the code from your authenticator app."),
-                    code="accounts.otp_required",
-                    status_code=status.HTTP_401_UNAUTHORIZED,
-                )
-            two_factor.two_factor_check(user=user, code=attrs["otp"])
-        refresh = RefreshToken.for_user(user)
-        update_last_login(User, user)
-        services.audit_record(action=AuditAction.TOKEN_ISSUED, actor=user, target=user)
-        return {"refresh": str(refresh), "access": str(refresh.access_token)}
+        return services.token_pair_obtain(
+            request=getattr(request, "_request", request),
+            email=str(attrs.get(self.username_field, "")),
+            password=attrs["password"],
+            otp=attrs.get("otp"),
+        )
 
 
 class TwoFactorStatusOutput(serializers.Serializer):

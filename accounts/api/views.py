@@ -11,7 +11,7 @@ import django_otp
 import qrcode
 from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from qrcode.image.svg import SvgPathImage
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -90,59 +90,64 @@ def _pending_payload(user: User, channel: str) -> dict[str, Any]:
     return {"pending": _sent_payload(code) if code is not None else None}
 
 
-class EmailVerificationStartApi(APIView):
-    """Send a code to the current email address, or to a new one to switch to."""
+class _VerificationStartApi(APIView):
+    """GET: the code waiting on this channel; POST: send one (to a new contact, if given)."""
 
     permission_classes = (IsAuthenticated,)
+    channel: str
+    input_serializer: type[serializers.InputSerializer]
+    # The input field naming a new contact to switch to ("email" or "phone").
+    target_field: str
 
-    @extend_schema(
-        responses=serializers.VerificationPendingOutput, summary="The email code waiting, if any"
-    )
     def get(self, request: Request) -> Response:
-        return Response(_pending_payload(signed_in_user(request), VerificationChannel.EMAIL))
+        return Response(_pending_payload(signed_in_user(request), self.channel))
 
-    @extend_schema(
+    def post(self, request: Request) -> Response:
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = data.validated_data.get(self.target_field)
+        code = verification.verification_start(
+            user=signed_in_user(request),
+            channel=self.channel,
+            target=str(target) if target else None,
+        )
+        return Response(_sent_payload(code), status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses=serializers.VerificationPendingOutput, summary="The email code waiting, if any"
+    ),
+    post=extend_schema(
         request=serializers.EmailVerificationStartInput,
         responses={202: serializers.VerificationSentOutput},
         summary="Send an email verification code",
-    )
-    def post(self, request: Request) -> Response:
-        data = serializers.EmailVerificationStartInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        code = verification.verification_start(
-            user=signed_in_user(request),
-            channel=VerificationChannel.EMAIL,
-            target=data.validated_data.get("email"),
-        )
-        return Response(_sent_payload(code), status=status.HTTP_202_ACCEPTED)
+    ),
+)
+class EmailVerificationStartApi(_VerificationStartApi):
+    """Send a code to the current email address, or to a new one to switch to."""
+
+    channel = VerificationChannel.EMAIL
+    input_serializer = serializers.EmailVerificationStartInput
+    target_field = "email"
 
 
-class PhoneVerificationStartApi(APIView):
-    """Send an SMS code to the current phone, or to a new number to switch to."""
-
-    permission_classes = (IsAuthenticated,)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         responses=serializers.VerificationPendingOutput, summary="The SMS code waiting, if any"
-    )
-    def get(self, request: Request) -> Response:
-        return Response(_pending_payload(signed_in_user(request), VerificationChannel.PHONE))
-
-    @extend_schema(
+    ),
+    post=extend_schema(
         request=serializers.PhoneVerificationStartInput,
         responses={202: serializers.VerificationSentOutput},
         summary="Send a phone verification code",
-    )
-    def post(self, request: Request) -> Response:
-        data = serializers.PhoneVerificationStartInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        phone = data.validated_data.get("phone")
-        code = verification.verification_start(
-            user=signed_in_user(request),
-            channel=VerificationChannel.PHONE,
-            target=str(phone) if phone else None,
-        )
-        return Response(_sent_payload(code), status=status.HTTP_202_ACCEPTED)
+    ),
+)
+class PhoneVerificationStartApi(_VerificationStartApi):
+    """Send an SMS code to the current phone, or to a new number to switch to."""
+
+    channel = VerificationChannel.PHONE
+    input_serializer = serializers.PhoneVerificationStartInput
+    target_field = "phone"
 
 
 class _VerificationConfirmApi(APIView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from io import StringIO
 
 import pytest
@@ -99,3 +100,18 @@ def test_the_demo_password_works_on_the_token_endpoint(api_client: APIClient) ->
 
     assert response.status_code == 200
     assert set(response.json()) == {"access", "refresh"}
+
+
+def test_the_demo_professional_is_a_professional_and_demo_contacts_are_verified() -> None:
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert list(
+        User.objects.filter(account_type="professional").values_list("email", flat=True)
+    ) == ["professional@atende.test"]
+    assert User.objects.filter(email_verified_at__isnull=True).count() == 0
+    assert User.objects.filter(phone_verified_at__isnull=True).count() == 0
+    assert User.objects.values("phone").distinct().count() == 7

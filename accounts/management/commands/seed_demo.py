@@ -7,10 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.models import Membership, Organization, User
+from accounts.models import AccountType, Membership, Organization, User
 from accounts.roles import Role
 
 DEMO_PASSWORD = "atende-demo-2026"
@@ -41,10 +42,25 @@ class Command(BaseCommand):
             organization = Organization.objects.create(
                 name=DEMO_ORGANIZATION[0], slug=DEMO_ORGANIZATION[1]
             )
-        for email, name, role, is_staff, _purpose in DEMO_PEOPLE:
+        for index, (email, name, role, is_staff, purpose) in enumerate(DEMO_PEOPLE):
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = services.user_create(email=email, password=DEMO_PASSWORD, display_name=name)
+                # .test addresses receive nothing, so demo people come with verified contacts
+                # (a fictional São Paulo mobile each); the professional is one from the start.
+                now = timezone.now()
+                user.phone = f"+55119{90000000 + index:08d}"
+                user.email_verified_at = user.phone_verified_at = now
+                if purpose == "professional":
+                    user.account_type = AccountType.PROFESSIONAL
+                user.save(
+                    update_fields=[
+                        "phone",
+                        "email_verified_at",
+                        "phone_verified_at",
+                        "account_type",
+                    ]
+                )
                 if is_staff:
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])

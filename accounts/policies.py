@@ -34,7 +34,7 @@ REQUIREMENTS: dict[Action, tuple[Requirement, ...]] = {
     Action.BUY_TOKENS: (Requirement.EMAIL_VERIFIED, Requirement.PHONE_VERIFIED),
     Action.START_CALL: (Requirement.EMAIL_VERIFIED, Requirement.PHONE_VERIFIED),
     Action.JOIN_QUEUE: (Requirement.EMAIL_VERIFIED, Requirement.PHONE_VERIFIED),
-    Action.WITHDRAW: (Requirement.KYC_APPROVED,),
+    Action.WITHDRAW: (Requirement.PHONE_VERIFIED, Requirement.KYC_APPROVED),
 }
 
 ERROR_CODES: dict[Requirement, tuple[str, Any]] = {

@@ -212,6 +212,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.purge_expired_credentials",
         "schedule": crontab(minute="17"),
     },
+    "wallet.reconcile_pix_charges": {
+        "task": "wallet.reconcile_pix_charges",
+        "schedule": 60.0,
+    },
+    "wallet.expire_holds": {"task": "wallet.expire_holds", "schedule": 60.0},
+    "wallet.release_cleared_earnings": {
+        "task": "wallet.release_cleared_earnings",
+        "schedule": crontab(minute="*/15"),
+    },
+    "wallet.purge_idempotency_records": {
+        "task": "wallet.purge_idempotency_records",
+        "schedule": crontab(minute="41"),
+    },
+    "wallet.ledger_check": {
+        "task": "wallet.ledger_check",
+        "schedule": crontab(minute="5", hour="3"),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -408,10 +425,46 @@ ZENVIA_TIMEOUT_SECONDS: float = env.float("ZENVIA_TIMEOUT_SECONDS", default=10.0
 # The sandbox SMS adapter also appends each message here as a JSON line when set.
 SANDBOX_SMS_OUTBOX_FILE: str = env.str("SANDBOX_SMS_OUTBOX_FILE", default="")
 
+# PIX through a PSP's Banco Central "API Pix": OAuth2 client credentials over mutual TLS.
+# The certificate and key are the ones the PSP issued for this application (PEM files).
+PIX_API_URL: str = env.str("PIX_API_URL", default="")
+PIX_CLIENT_ID: str = env.str("PIX_CLIENT_ID", default="")
+PIX_CLIENT_SECRET: str = env.str("PIX_CLIENT_SECRET", default="")
+PIX_CERT_FILE: str = env.str("PIX_CERT_FILE", default="")
+PIX_KEY_FILE: str = env.str("PIX_KEY_FILE", default="")
+# The CA bundle that signs the PSP's server certificate; empty trusts the system's bundle.
+PIX_CA_FILE: str = env.str("PIX_CA_FILE", default="")
+# Our receiving PIX key (chave): charges are paid into it and its webhook is ours.
+PIX_RECEIVER_KEY: str = env.str("PIX_RECEIVER_KEY", default="")
+PIX_TIMEOUT_SECONDS: float = env.float("PIX_TIMEOUT_SECONDS", default=10.0)
+# The PSP calls POST <our webhook url>/pix; the secret is part of the registered URL.
+PIX_WEBHOOK_SECRET: str = env.str("PIX_WEBHOOK_SECRET", default="")
+# The merchant name and city written into sandbox BR Codes (and shown to payers).
+PIX_MERCHANT_NAME: str = env.str("PIX_MERCHANT_NAME", default="Atende")
+PIX_MERCHANT_CITY: str = env.str("PIX_MERCHANT_CITY", default="SAO PAULO")
+
+# The sandbox PSP's "mark as paid" button and simulate command: on only while developing
+# (DEBUG, no real PSP configured), so a deployment can never hand out free tokens.
+PIX_SANDBOX_SIMULATION: bool = env.bool("PIX_SANDBOX_SIMULATION", default=DEBUG and not PIX_API_URL)
+
+# --- Wallet -------------------------------------------------------------------------------
+# What one token is worth in centavos: the price of custom amounts and the value of payouts.
+WALLET_TOKEN_VALUE_CENTAVOS: int = env.int("WALLET_TOKEN_VALUE_CENTAVOS", default=100)
+WALLET_CUSTOM_TOKENS_MIN: int = env.int("WALLET_CUSTOM_TOKENS_MIN", default=10)
+WALLET_CUSTOM_TOKENS_MAX: int = env.int("WALLET_CUSTOM_TOKENS_MAX", default=5000)
+WALLET_PIX_CHARGE_EXPIRES_SECONDS: int = env.int("WALLET_PIX_CHARGE_EXPIRES_SECONDS", default=1800)
+# Earnings wait this long before they can be withdrawn (chargebacks and disputes).
+WALLET_CLEARING_DAYS: int = env.int("WALLET_CLEARING_DAYS", default=7)
+WALLET_PAYOUT_MIN_TOKENS: int = env.int("WALLET_PAYOUT_MIN_TOKENS", default=20)
+WALLET_DISPUTE_WINDOW_DAYS: int = env.int("WALLET_DISPUTE_WINDOW_DAYS", default=7)
+
 PROVIDERS: dict[str, str] = {
     "accounts.sms": "accounts.providers.zenvia.ZenviaSms"
     if ZENVIA_API_TOKEN
     else "accounts.providers.sandbox.SandboxSms",
+    "wallet.pix": "wallet.providers.bacen.BacenPix"
+    if PIX_API_URL
+    else "wallet.providers.sandbox.SandboxPix",
 }
 
 # --- Logging ------------------------------------------------------------------------------

@@ -8,12 +8,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.webhooks import SendGridTrackingWebhook
 from config import views
 from core.health import healthz
+from wallet.webhooks import PixWebhook
 
 # Staff reach the back office only after their second factor (django-otp's admin site).
 admin.site.__class__ = OTPAdminSite
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("wallet.api.urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +32,7 @@ urlpatterns = [
         SendGridTrackingWebhook.as_view(),
         name="sendgrid-tracking-webhook",
     ),
+    path("webhooks/pix/<str:secret>/pix", PixWebhook.as_view(), name="pix-webhook"),
     path("jsi18n/", JavaScriptCatalog.as_view(domain="djangojs"), name="javascript-catalog"),
     path("i18n/setlang/", set_language, name="set_language"),
     # Browsers ask for /favicon.ico whatever the page says; point them at the real icon.

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
@@ -173,7 +174,7 @@ def test_a_second_submission_waits_for_the_first_review() -> None:
 def test_approval_unlocks_withdrawals_and_tells_the_professional(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    user = professional()
+    user = professional(phone="+5511987654321", phone_verified_at=timezone.now())
     client_for(user).post("/api/v1/me/kyc/", form(), format="multipart")
     staff, _ = reviewer_client()
     before = policies.missing(user, policies.Action.WITHDRAW)

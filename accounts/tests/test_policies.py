@@ -58,8 +58,11 @@ MATRIX = [
         for state, steps in CONTACT_STEPS.items()
         for action in CONTACT_ACTIONS
     ],
-    # Withdrawals wait for KYC, which nobody has until KYC submissions are built.
-    *[(state, Action.WITHDRAW, ["kyc_approved"]) for state in STATES],
+    # Withdrawals go to the phone's owner after KYC: a verified phone, then an approved KYC.
+    *[
+        (state, Action.WITHDRAW, [*[s for s in steps if s == "phone_verified"], "kyc_approved"])
+        for state, steps in CONTACT_STEPS.items()
+    ],
 ]
 
 
@@ -103,14 +106,13 @@ def test_require_refuses_with_the_first_missing_step(
 def test_an_approved_kyc_unlocks_withdrawals(monkeypatch: pytest.MonkeyPatch) -> None:
     # KYC is not built yet; the selector is the one place that will answer, so it stands in.
     monkeypatch.setattr("accounts.selectors.user_kyc_approved", lambda *, user: True)
-    user = user_in("nothing_verified")
+    user = user_in("phone_verified")
 
     assert policies.missing(user, Action.WITHDRAW) == []
     assert policies.require(user, Action.WITHDRAW) is None
     # KYC does not stand in for the contact checks.
     assert [str(step) for step in policies.missing(user, Action.BUY_TOKENS)] == [
         "email_verified",
-        "phone_verified",
     ]
 
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.providers import sandbox as sandbox_sms
 from config.celery import app as celery_app
+from wallet.providers import sandbox as sandbox_pix
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,7 @@ def _test_defaults(settings: Any) -> Iterator[None]:
     celery_app.conf.task_always_eager = True
     cache.clear()
     sandbox_sms.clear()
+    sandbox_pix.clear()
     yield
 
 

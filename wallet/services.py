@@ -48,6 +48,7 @@ from wallet.models import (
 from wallet.providers.pix import (
     ChargeStatus,
     PixError,
+    PixPermanentError,
     PixProvider,
     PixReceived,
 )
@@ -353,6 +354,14 @@ def pix_charges_reconcile(*, now: datetime.datetime | None = None, batch_size: i
         PixCharge.objects.filter(pk=charge.pk).update(last_checked_at=now)
         try:
             remote = provider.get_charge(charge.txid)
+        except PixPermanentError as exc:
+            # The PSP does not know the charge (any more): unpaid as far as it can tell.
+            logger.warning(
+                "psp does not know the charge", extra={"txid": charge.txid, "code": exc.code}
+            )
+            if charge.expires_at <= now:
+                pix_charge_expire(charge_id=charge.pk)
+            continue
         except PixError as exc:
             logger.warning(
                 "pix reconciliation failed", extra={"txid": charge.txid, "code": exc.code}

@@ -26,7 +26,7 @@ UNVERIFIED_MISSING = {
     "buy_tokens": ["email_verified", "phone_verified"],
     "start_call": ["email_verified", "phone_verified"],
     "join_queue": ["email_verified", "phone_verified"],
-    "withdraw": ["kyc_approved"],
+    "withdraw": ["phone_verified", "kyc_approved"],
 }
 
 
@@ -166,7 +166,7 @@ def test_a_verified_email_with_an_unverified_phone_still_misses_the_phone(
         "buy_tokens": ["phone_verified"],
         "start_call": ["phone_verified"],
         "join_queue": ["phone_verified"],
-        "withdraw": ["kyc_approved"],
+        "withdraw": ["phone_verified", "kyc_approved"],
     }
 
 

@@ -77,6 +77,12 @@ class Command(BaseCommand):
             ):
                 services.membership_create(organization=organization, user=user, role=role)
 
+        from wallet.seed import seed_wallet_demo
+
+        seed_wallet_demo(
+            client=User.objects.get(email="client@atende.test"),
+            professional=User.objects.get(email="professional@atende.test"),
+        )
         self.stdout.write(self.style.SUCCESS(f"Demo organization: {organization.name}"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _name, _role, _staff, purpose in DEMO_PEOPLE:

@@ -1,0 +1,112 @@
+"""Builders shared by the wallet's API and flow tests."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import AccountType, KycStatus, KycSubmission, User
+from accounts.tests.factories import UserFactory
+from wallet import ledger
+from wallet.models import Account, AccountKind, TokenPackage, TransferKind
+
+_keys = itertools.count(1)
+
+
+def verified_client(**fields: Any) -> User:
+    now = timezone.now()
+    defaults: dict[str, Any] = {
+        "email_verified_at": now,
+        "phone": "+5511987654321",
+        "phone_verified_at": now,
+        "language": "en",
+    }
+    return UserFactory(**{**defaults, **fields})
+
+
+def professional(*, kyc: bool = True, **fields: Any) -> User:
+    user = verified_client(account_type=AccountType.PROFESSIONAL, **fields)
+    if kyc:
+        KycSubmission.objects.create(
+            user=user,
+            full_name="Helena Souza",
+            cpf="52998224725",
+            birth_date=datetime.date(1990, 5, 17),
+            document_front="kyc/front.jpg",
+            document_back="kyc/back.jpg",
+            selfie="kyc/selfie.jpg",
+            status=KycStatus.APPROVED,
+            reviewed_at=timezone.now(),
+        )
+    return user
+
+
+def fund(user: User, tokens: int) -> None:
+    """Put tokens in the user's wallet the way a paid PIX does (from PIX clearing)."""
+    ledger.ledger_transfer(
+        debit=ledger.account_for_platform(kind=AccountKind.PIX_CLEARING),
+        credit=ledger.account_for_user(user=user, kind=AccountKind.CLIENT_WALLET),
+        amount=tokens,
+        kind=TransferKind.TOP_UP,
+        idempotency_key=f"test-fund-{next(_keys)}",
+    )
+
+
+def earn(professional: User, tokens: int, *, client: User | None = None) -> str:
+    """A call charge of ``tokens`` from a (new) client; returns its reference."""
+    client = client or verified_client()
+    fund(client, tokens)
+    reference = f"call:{next(_keys)}"
+    ledger.ledger_charge(
+        client=client,
+        professional=professional,
+        amount=tokens,
+        reference=reference,
+        idempotency_key=f"test-charge-{reference}",
+    )
+    return reference
+
+
+def balance(user: User, kind: str = AccountKind.CLIENT_WALLET) -> tuple[int, int]:
+    """(balance, held) of one of the user's accounts, read from the database."""
+    account = ledger.account_for_user(user=user, kind=kind)
+    account.refresh_from_db()
+    return account.balance, account.held
+
+
+def platform_balance(kind: str) -> int:
+    account = Account.objects.filter(
+        user__isnull=True, organization__isnull=True, kind=kind
+    ).first()
+    return account.balance if account else 0
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def package(**fields: Any) -> TokenPackage:
+    return TokenPackage.objects.create(
+        **{"name": "Popular", "tokens": 50, "price_centavos": 4500, **fields}
+    )
+
+
+def key() -> str:
+    return f"idem-{next(_keys)}"
+
+
+def committed() -> Any:
+    """Run what the block schedules for after commit (tasks, events) when the block ends.
+
+    Tests run inside a transaction that never commits, so ``on_commit`` work (the settle
+    task of a webhook, a payout's send task) would otherwise never happen.
+    """
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)

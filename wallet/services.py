@@ -153,7 +153,8 @@ def topup_create(
         ) from exc
     charge.br_code = created.br_code
     charge.location = created.location
-    charge.expires_at = created.created_at + datetime.timedelta(seconds=created.expires_in)
+    # Our clock, not the PSP's "criacao": a skewed PSP clock must not expire a charge early.
+    charge.expires_at = charge.created_at + datetime.timedelta(seconds=created.expires_in)
     charge.status = PixChargeStatus.PENDING
     charge.save(update_fields=("br_code", "location", "expires_at", "status", "updated_at"))
     return charge

@@ -102,12 +102,13 @@ def idempotent_response(
 
 def _claim(request: Request, key: str, print_: str) -> IdempotencyRecord:
     """Insert the claim, or return the record that holds the key (raising when it may not)."""
+    user_id: int = request.user.pk  # type: ignore[assignment]  # the view requires sign-in
     try:
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=print_)
+            return IdempotencyRecord.objects.create(user_id=user_id, key=key, fingerprint=print_)
     except IntegrityError:
         pass
-    record = IdempotencyRecord.objects.get(user=request.user, key=key)
+    record = IdempotencyRecord.objects.get(user_id=user_id, key=key)
     if record.fingerprint != print_:
         raise IdempotencyMismatchError(
             _("This Idempotency-Key was already used for a different request.")

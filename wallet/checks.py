@@ -18,6 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 
 from wallet.models import Account, Hold, HoldStatus, LedgerCheckRun, Transfer
 
@@ -80,7 +81,9 @@ def ledger_check_run() -> LedgerCheckRun:
         problems.append({"check": "asset_mismatch", "transfer": transfer_id})
     posted = (
         Hold.objects.filter(status=HoldStatus.POSTED)
-        .annotate(written=Sum("transfers__amount"))
+        # Fixed: Coalesce. With no transfer at all the sum is NULL, and NULL != posted_amount
+        # is not true in SQL, so a posted hold missing all of its transfers went unreported.
+        .annotate(written=Coalesce(Sum("transfers__amount"), 0))
         .exclude(written=F("posted_amount"))
         .values_list("pk", "posted_amount", "written")[:20]
     )

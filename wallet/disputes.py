@@ -208,8 +208,13 @@ def _refund_legs(*, dispute: Dispute, amount: int) -> list[ledger.Leg]:
     professional = professional_legs[0].credit_account.user
     available = ledger.account_for_user(user=professional, kind=AccountKind.EARNINGS)
     # Lock first, then read what is left: the figures below must not move under us.
+    # Fixed: every account the refund may touch is locked here, at once, in primary-key
+    # order. Locking only the professional's here and the client's wallet and the platform's
+    # accounts later (in the ledger) took them out of order, and deadlocked against a charge
+    # of the same client locking its wallet first.
     locked = ledger._lock_accounts(
-        [leg.credit_account_id for leg in professional_legs] + [available.pk]
+        [leg.credit_account_id for leg in professional_legs]
+        + [available.pk, wallet.pk, revenue.pk, losses.pk]
     )
     left = professional_part
     for leg in sorted(professional_legs, key=lambda t: t.pk, reverse=True):

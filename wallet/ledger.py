@@ -132,6 +132,9 @@ def split_charge(amount: int) -> tuple[int, int]:
 
 def charge_legs(*, client: Any, professional: Any, amount: int, kind: str) -> list[Leg]:
     """The two linked legs of a charge: 85% to the professional's clearing, 15% to us."""
+    # Fixed: validated before splitting. True passed through split_charge as a platform
+    # share of 1 (a real int) and charged one token.
+    _validate_amount(amount)
     wallet = account_for_user(user=client, kind=AccountKind.CLIENT_WALLET)
     professional_share, platform_share = split_charge(amount)
     legs = []
@@ -167,10 +170,11 @@ def _lock_accounts(ids: Iterable[int]) -> dict[int, Account]:
 
 
 def _check_available(account: Account) -> None:
+    # Called on the state after the change: what is below zero is how much was missing.
     if account.never_negative and account.balance - account.held < 0:
         raise InsufficientFundsError(
             _("Not enough balance."),
-            extra={"account": account.kind, "available": account.balance - account.held},
+            extra={"account": account.kind, "shortfall": account.held - account.balance},
         )
 
 
@@ -239,19 +243,29 @@ def ledger_transfer_linked(
     for leg in legs:
         _validate_amount(leg.amount)
         if leg.debit.pk == leg.credit.pk:
-            raise ApplicationError(_("A transfer needs two different accounts."))
+            raise ApplicationError(
+                _("A transfer needs two different accounts."), code="wallet.same_account"
+            )
     keys = _leg_keys(idempotency_key, len(legs))
     accounts = _lock_accounts([a for leg in legs for a in (leg.debit.pk, leg.credit.pk)])
 
     # Checked after the locks: a concurrent call with the same key has committed by now.
-    existing = list(Transfer.objects.filter(idempotency_key__in=keys).order_by("pk"))
+    # Fixed: also look for the key used with another number of legs ("<key>" for one leg,
+    # "<key>#0" for several, "<key>#<n>" for more than now). Looking only for this call's own
+    # leg keys let a charge of 1 token (one leg) and one of 100 (two legs) under one key both
+    # be written; _replay refuses a different number of legs.
+    lookup = {*keys, idempotency_key, f"{idempotency_key}#0", f"{idempotency_key}#{len(legs)}"}
+    existing = list(Transfer.objects.filter(idempotency_key__in=lookup).order_by("pk"))
     if existing:
         return _replay(existing, legs, keys)
 
     for leg in legs:
         debit, credit = accounts[leg.debit.pk], accounts[leg.credit.pk]
         if debit.asset != credit.asset:
-            raise ApplicationError(_("Both accounts of a transfer must hold the same asset."))
+            raise ApplicationError(
+                _("Both accounts of a transfer must hold the same asset."),
+                code="wallet.asset_mismatch",
+            )
     now = timezone.now()
     transfers = []
     for leg, key in zip(legs, keys, strict=True):
@@ -385,9 +399,15 @@ def hold_post(*, hold: Hold, credits: Sequence[Credit]) -> list[Transfer]:
     debit = Account.objects.get(pk=locked.debit_account_id)
     # Release the hold first, inside the same transaction: the linked transfer then takes
     # the posted part out of the balance and the accounts' checks see the final state.
-    account = _lock_accounts([debit.pk])[debit.pk]
+    # Fixed: lock the credited accounts together with the held one. Locking the held one alone
+    # first, and the others later in ledger_transfer_linked, broke the primary-key order and
+    # deadlocked against a transfer that had locked a lower-numbered credited account first.
+    account = _lock_accounts([debit.pk, *(c.account.pk for c in credits)])[debit.pk]
     account.held -= locked.amount
-    _save_balances([account])
+    # Fixed: saved without a balance event. This state (released, not yet taken) never
+    # exists outside the transaction; ledger_transfer_linked saves this account again and
+    # publishes its final balance.
+    Account.objects.filter(pk=account.pk).update(held=account.held)
     transfers = ledger_transfer_linked(
         legs=[
             Leg(debit=account, credit=c.account, amount=c.amount, kind=c.kind, metadata=c.metadata)

@@ -121,7 +121,7 @@ def test_a_withdrawal_above_the_available_balance_is_refused() -> None:
     response = withdraw(pro, {"amount": 86, **CPF})
 
     assert_error(
-        response, 409, "wallet.insufficient_funds", {"account": "earnings", "available": -1}
+        response, 409, "wallet.insufficient_funds", {"account": "earnings", "shortfall": 1}
     )
     assert state() == before
 

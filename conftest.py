@@ -50,3 +50,24 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]
 
     monkeypatch.setattr(publish, "_send", spy)
     return sent
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_balanced(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used the database, the ledger must check clean.
+
+    Every balance equals its transfers, each asset sums to zero, no user account is below
+    zero: whatever the test did through services, it cannot have broken the books. Tests
+    that corrupt the ledger on purpose (to prove ``ledger_check`` notices) opt out.
+    """
+    uses_db = "_django_db_helper" in request.fixturenames
+    if uses_db:
+        # Set up first, so it is torn down (rolled back or flushed) after this check ran.
+        request.getfixturevalue("_django_db_helper")
+    yield
+    if not uses_db or request.node.get_closest_marker("ledger_tampered"):
+        return
+    from wallet.checks import ledger_problems
+
+    _accounts, _transfers, problems = ledger_problems()
+    assert problems == [], f"the ledger is off after {request.node.nodeid}: {problems}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -78,6 +79,28 @@ def statement_line(transfer: Transfer, account: Account) -> dict[str, Any]:
             transfer.credit_balance_after if incoming else transfer.debit_balance_after
         ),
     }
+
+
+def statement_lines(transfers: Iterable[Transfer], account: Account) -> list[dict[str, Any]]:
+    """Statement lines, with the legs of one linked set (a charge split 85/15) as one line.
+
+    The client paid one amount for one thing; how it was shared is not their business. Legs
+    of a set are written together and sort next to each other, so merging neighbours is
+    enough; the balance after the set is its last-written leg's, in either order.
+    """
+    lines: list[dict[str, Any]] = []
+    last_batch = ""
+    for transfer in transfers:
+        line = statement_line(transfer, account)
+        if transfer.batch and transfer.batch == last_batch and lines:
+            merged = lines[-1]
+            merged["amount"] += line["amount"]
+            if line["id"] > merged["id"]:
+                merged["id"], merged["balance_after"] = line["id"], line["balance_after"]
+            continue
+        last_batch = transfer.batch
+        lines.append(line)
+    return lines
 
 
 def pix_charges_for_user(*, user: Any) -> QuerySet[PixCharge]:

@@ -111,12 +111,14 @@ export async function send(url, { method = 'GET', json, form, formData, signal, 
 /**
  * Call our REST API (relative to `api_base`) and return the parsed body, or throw ApiError.
  * @param {string} method @param {string} path e.g. "/me/"
- * @param {{json?: unknown, formData?: FormData, signal?: AbortSignal, quiet?: boolean}} [options]
+ * @param {{json?: unknown, formData?: FormData, signal?: AbortSignal, quiet?: boolean,
+ *          headers?: Record<string,string>}} [options]
  *   quiet: only throw, without telling the listeners above (for callers that handle a
  *   signed-out or half-signed-in session themselves, such as signing in)
+ *   headers: extra request headers, e.g. the Idempotency-Key of a request that moves money
  */
-export async function apiRequest(method, path, { json, formData, signal, quiet = false } = {}) {
-  const { status, ok, body } = await send(config.api_base + path, { method, json, formData, signal });
+export async function apiRequest(method, path, { json, formData, signal, headers, quiet = false } = {}) {
+  const { status, ok, body } = await send(config.api_base + path, { method, json, formData, signal, headers });
   if (ok) return body;
   throw failure(status, body, quiet);
 }

@@ -10,6 +10,7 @@ import { activeMembership, getUser, isSecondFactorPending } from './auth.js';
 import { gettext, interpolate } from './i18n.js';
 import { socket } from './socket.js';
 import * as forgotPassword from './screens/forgotpassword.js';
+import * as earnings from './screens/earnings.js';
 import * as home from './screens/home.js';
 import * as invitation from './screens/invitation.js';
 import * as kyc from './screens/kyc.js';
@@ -23,6 +24,7 @@ import * as signIn from './screens/signin.js';
 import * as signUp from './screens/signup.js';
 import * as twoFactor from './screens/twofactor.js';
 import * as verify from './screens/verify.js';
+import * as wallet from './screens/wallet.js';
 
 /**
  * access: who may see the screen ('any' for everyone, 'second-factor' for a session that
@@ -41,6 +43,9 @@ const routes = [
   { pattern: /^\/security$/, screen: security, access: 'signed-in' },
   { pattern: /^\/kyc$/, screen: kyc, access: 'signed-in' },
   { pattern: /^\/my-data$/, screen: myData, access: 'signed-in' },
+  { pattern: /^\/wallet$/, screen: wallet, access: 'signed-in' },
+  // Professionals only; the screen itself explains that to anyone else who opens the address.
+  { pattern: /^\/earnings$/, screen: earnings, access: 'signed-in' },
   { pattern: /^\/organizations\/(?<organizationId>\d+)\/members$/, screen: members, access: 'signed-in' },
   // The link of the invitation e-mail; anyone may open it, then sign in or sign up to accept.
   { pattern: /^\/invitations\/(?<token>[^/]+)$/, screen: invitation, access: 'any' },
@@ -65,6 +70,8 @@ export function navItems(user) {
   const membership = activeMembership(user);
   return [
     { href: '/', label: gettext('Home') },
+    { href: '/wallet', label: gettext('Wallet') },
+    user.account_type === 'professional' ? { href: '/earnings', label: gettext('Earnings') } : null,
     membership ? { href: `/organizations/${membership.organization.id}/members`, label: gettext('Members') } : null,
     { href: '/profile', label: gettext('Profile') },
     { href: '/security', label: gettext('Security') },

@@ -184,7 +184,7 @@ class StatementApi(APIView):
         page = paginator.paginate_queryset(
             selectors.statement_for_account(account=account), request, view=self
         )
-        lines = [selectors.statement_line(transfer, account) for transfer in page or []]
+        lines = selectors.statement_lines(page or [], account)
         return paginator.get_paginated_response(
             serializers.StatementLineOutput(lines, many=True).data
         )
@@ -214,8 +214,7 @@ class StatementExportApi(APIView):
             yield writer.writerow(
                 ["id", "created_at", "kind", "reference", "amount", "balance_after"]
             )
-            for transfer in transfers.iterator(chunk_size=1000):
-                line = selectors.statement_line(transfer, account)
+            for line in selectors.statement_lines(transfers.iterator(chunk_size=1000), account):
                 yield writer.writerow(
                     [
                         line["id"],

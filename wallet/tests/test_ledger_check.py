@@ -79,6 +79,7 @@ def test_it_passes_an_empty_ledger() -> None:
     assert LedgerCheckRun.objects.get().ok is True
 
 
+@pytest.mark.ledger_tampered
 def test_it_reports_a_cached_balance_changed_behind_the_ledger(
     ledger_in_use: dict[str, Any],
 ) -> None:
@@ -101,6 +102,7 @@ def test_it_reports_a_cached_balance_changed_behind_the_ledger(
     )
 
 
+@pytest.mark.ledger_tampered
 def test_it_reports_a_cached_held_amount_changed_behind_the_ledger(
     ledger_in_use: dict[str, Any],
 ) -> None:
@@ -115,6 +117,7 @@ def test_it_reports_a_cached_held_amount_changed_behind_the_ledger(
     assert LedgerCheckRun.objects.get().problems == [problem]
 
 
+@pytest.mark.ledger_tampered
 def test_it_reports_a_transfer_written_behind_the_ledger(ledger_in_use: dict[str, Any]) -> None:
     # Inserted without the ledger: no cached balance moved, and the wallet is overdrawn.
     wallet, revenue = ledger_in_use["wallet"], ledger_in_use["revenue"]
@@ -139,6 +142,7 @@ def test_it_reports_a_transfer_written_behind_the_ledger(ledger_in_use: dict[str
     ]
 
 
+@pytest.mark.ledger_tampered
 def test_it_reports_a_transfer_between_two_assets(ledger_in_use: dict[str, Any]) -> None:
     wallet = ledger_in_use["wallet"]
     coins = ledger.account_for_user(
@@ -166,6 +170,7 @@ def test_it_reports_a_transfer_between_two_assets(ledger_in_use: dict[str, Any])
     ]
 
 
+@pytest.mark.ledger_tampered
 def test_it_reports_a_posted_hold_without_its_transfers(ledger_in_use: dict[str, Any]) -> None:
     hold = Hold.objects.create(
         debit_account=ledger_in_use["wallet"],

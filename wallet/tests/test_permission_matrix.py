@@ -134,6 +134,22 @@ def test_a_client_statement_lists_only_their_own_lines_in_constant_queries(
     with django_assert_max_num_queries(6):
         many = api.get("/api/v1/wallet/statement/")
 
-    # Each call: a top-up in, then two charge legs out.
-    assert (len(few.json()["results"]), len(many.json()["results"])) == (9, 39)
+    # Each call: a top-up in, then one charge out (its two legs, 85/15, shown as one line).
+    assert (len(few.json()["results"]), len(many.json()["results"])) == (6, 26)
+    assert [line["amount"] for line in many.json()["results"][:2]] == [-10, 10]
     assert {line["kind"] for line in many.json()["results"]} == {"top_up", "charge"}
+
+
+def test_the_csv_export_has_one_line_per_charge_oldest_first() -> None:
+    client = verified_client()
+    reference = earn(professional(kyc=False), 40, client=client)
+
+    response = client_for(client).get("/api/v1/wallet/statement.csv")
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert lines[0] == "id,created_at,kind,reference,amount,balance_after"
+    assert [line.split(",")[2:] for line in lines[1:]] == [
+        ["top_up", "", "40", "40"],
+        ["charge", reference, "-40", "0"],
+    ]

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -135,10 +135,18 @@ def disputable_charges(*, user: Any, now: datetime.datetime | None = None) -> li
         )
         .exclude(reference__in=disputed)
         .values("reference")
-        .annotate(amount=Sum("amount"))
+        .annotate(amount=Sum("amount"), last=Max("created_at"))
         .order_by("reference")
     )
-    return [{"reference": row["reference"], "amount": row["amount"]} for row in rows]
+    window = datetime.timedelta(days=settings.WALLET_DISPUTE_WINDOW_DAYS)
+    return [
+        {
+            "reference": row["reference"],
+            "amount": row["amount"],
+            "disputable_until": row["last"] + window,
+        }
+        for row in rows
+    ]
 
 
 def receipt_for_user(*, user: Any, reference: str) -> dict[str, Any]:

@@ -162,3 +162,4 @@ class DisputeOutput(serializers.Serializer):
 class DisputableChargeOutput(serializers.Serializer):
     reference = serializers.CharField()
     amount = serializers.IntegerField()
+    disputable_until = serializers.DateTimeField()

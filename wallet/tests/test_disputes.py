@@ -75,7 +75,12 @@ def test_the_disputable_charges_are_listed_until_disputed() -> None:
     dispute(client, {"reference": reference, "reason": "quality"})
     after = client_for(client).get("/api/v1/wallet/disputes/charges/").json()
 
-    assert (before, after) == ([{"reference": reference, "amount": 100}], [])
+    charged_at = Transfer.objects.filter(reference=reference).first().created_at
+    until = (charged_at + datetime.timedelta(days=7)).astimezone(timezone.get_current_timezone())
+    assert (before, after) == (
+        [{"reference": reference, "amount": 100, "disputable_until": until.isoformat()}],
+        [],
+    )
 
 
 def test_someone_elses_charge_cannot_be_disputed() -> None:

@@ -36,6 +36,8 @@ function disputeStatus(status) {
 export function disputesSection({ signal, onCleanup, onChargesChanged }) {
   /** reference -> amount, of the charges that can still be disputed */
   let disputable = new Map();
+  /** reference -> the moment it can no longer be disputed */
+  let until = new Map();
   let disputes = [];
   let next = null;
 
@@ -46,7 +48,7 @@ export function disputesSection({ signal, onCleanup, onChargesChanged }) {
     'section',
     { class: 'card', 'aria-labelledby': 'disputes-title', 'data-testid': 'disputes' },
     h('h2', { id: 'disputes-title' }, gettext('Disputes')),
-    h('p', { class: 'muted' }, gettext('Something wrong with a call? You can dispute its charge for a few days after it. Our team reviews each dispute and refunds what is owed.')),
+    h('p', { class: 'muted' }, gettext('Something wrong with a call? You can dispute its charge for a few days after it, until the date shown next to it. Our team reviews each dispute and refunds what is owed.')),
     h('h3', null, gettext('Charges you can dispute')),
     chargesBody,
     h('h3', null, gettext('Your disputes')),
@@ -81,6 +83,7 @@ export function disputesSection({ signal, onCleanup, onChargesChanged }) {
             null,
             h('span', null, referenceLabel(reference)),
             h('span', { class: 'muted' }, formatTokens(amount)),
+            h('span', { class: 'muted' }, interpolate(gettext('until %(date)s'), { date: formatDateTime(until.get(reference)) })),
             disputeButton(reference),
           ),
         ),
@@ -137,6 +140,7 @@ export function disputesSection({ signal, onCleanup, onChargesChanged }) {
     try {
       const rows = await api.get('/wallet/disputes/charges/', { signal });
       disputable = new Map(rows.map((row) => [row.reference, row.amount]));
+      until = new Map(rows.map((row) => [row.reference, new Date(row.disputable_until)]));
       drawCharges();
       onChargesChanged();
     } catch (error) {

@@ -5,16 +5,26 @@ would tell clients about something that never happened, so every send waits for 
 (``transaction.on_commit``). Delivery is at most once: clients resync through REST after a
 reconnect, so a send that fails (the channel layer is down) is logged and dropped, and never
 turns a committed request into an error.
+
+How a message reaches the layer depends on the layer. The in-memory layer (embedded default)
+lives in the server's event loop, so ``async_to_sync`` hops back onto that loop, as it does from
+a request's worker thread. A broker-backed layer (Redis) keeps a connection pool per event
+loop: sending through ``async_to_sync`` from a Celery task or a command would start a new loop,
+and a new Redis connection, for every event. Those sends go through one long-lived loop per
+process instead (started lazily, and again after a fork).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
@@ -24,12 +34,37 @@ logger = logging.getLogger(__name__)
 RELAY_TYPE = "realtime.event"
 
 
+# A send that takes longer than this is given up (and logged): delivery is at most once.
+SEND_TIMEOUT_SECONDS = 5.0
+
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+
+
+def _publishing_loop() -> asyncio.AbstractEventLoop:
+    """This process's publishing loop, running in a daemon thread; a forked child makes its own."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid() or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="realtime-publish", daemon=True).start()
+            _loop, _loop_pid = loop, os.getpid()
+        return _loop
+
+
 def _send(group: str, message: dict[str, Any]) -> None:
     try:
         layer = get_channel_layer()
         if layer is None:
             return
-        async_to_sync(layer.group_send)(group, message)
+        if isinstance(layer, InMemoryChannelLayer):
+            async_to_sync(layer.group_send)(group, message)
+            return
+        future = asyncio.run_coroutine_threadsafe(
+            layer.group_send(group, message), _publishing_loop()
+        )
+        future.result(timeout=SEND_TIMEOUT_SECONDS)
     except Exception:
         logger.exception(
             "realtime publish failed", extra={"group": group, "event": message["event"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from realtime.publish import publish_on_commit
@@ -114,3 +115,30 @@ def test_a_committed_request_survives_a_dead_channel_layer(
     assert [(r.getMessage(), r.group, r.event) for r in caplog.records] == [
         ("realtime publish failed", GROUP, "tests.thing.changed")
     ]
+
+
+@pytest.mark.skipif(
+    isinstance(get_channel_layer(), InMemoryChannelLayer),
+    reason="the in-memory layer sends on the server's own loop",
+)
+def test_a_broker_layer_sends_through_one_loop_per_process() -> None:
+    from asgiref.sync import async_to_sync
+
+    from realtime import publish
+
+    layer = get_channel_layer()
+    # A plain channel name: a "specific" one buffers what it reads in the loop that read it.
+    channel = "tests-publish-listener"
+    async_to_sync(layer.group_add)(GROUP, channel)
+
+    for n in range(3):
+        publish._send(GROUP, {"type": "realtime.event", "event": "tests.n", "data": {"n": n}})
+
+    async def receive_three() -> list[int]:
+        return [(await layer.receive(channel))["data"]["n"] for _ in range(3)]
+
+    received = async_to_sync(receive_three)()
+    publishers = [t for t in threading.enumerate() if t.name == "realtime-publish"]
+    assert received == [0, 1, 2]
+    assert len(publishers) == 1
+    assert publish._publishing_loop() is publish._loop

@@ -559,3 +559,22 @@ def test_the_simulate_command_pays_a_charge_in_process() -> None:
     assert "recorded in-process: 1 payment(s)" in out.getvalue()
     assert balance(charge.user) == (20, 0)
     assert PixPayment.objects.get().outcome == PixPaymentOutcome.CREDITED
+
+
+def test_the_webhook_is_not_rate_limited_like_anonymous_callers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rest_framework.throttling import SimpleRateThrottle
+
+    # DRF reads the rates once, at import: patch them where the throttles look.
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "anon": "2/min"}
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+    charges = [new_charge(20) for _ in range(4)]
+
+    answers = [
+        webhook(paid_body(charge, e2e=f"E1234567820261122120{n}abcdefghijk")).status_code
+        for n, charge in enumerate(charges)
+    ]
+
+    assert answers == [200, 200, 200, 200]
+    assert [balance(charge.user) for charge in charges] == [(20, 0)] * 4

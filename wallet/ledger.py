@@ -94,6 +94,11 @@ def account_for_user(*, user: Any, kind: str, asset: str = Asset.TOKEN) -> Accou
     )
 
 
+def account_find(*, user: Any, kind: str, asset: str = Asset.TOKEN) -> Account | None:
+    """The user's account of ``kind`` if it exists; reads never create accounts."""
+    return Account.objects.filter(key=account_key(kind=kind, asset=asset, user_id=user.pk)).first()
+
+
 def account_for_organization(*, organization: Any, kind: str, asset: str) -> Account:
     """An organization's system account (coins it issues), created on first use."""
     return _get_or_create(

@@ -319,24 +319,3 @@ def payout_complete(
     events.payout_updated(payout)
     tasks.send_payout_email.delay_on_commit(payout.pk)
     return payout
-
-
-def earnings_summary(*, user: Any) -> dict[str, int]:
-    """Pending (in clearing), available, held for withdrawals, and withdrawn so far."""
-    pending = ledger.account_for_user(user=user, kind=AccountKind.EARNINGS_PENDING)
-    available = ledger.account_for_user(user=user, kind=AccountKind.EARNINGS)
-    withdrawn = (
-        Payout.objects.filter(user=user, status=PayoutStatus.PAID).aggregate(total=Sum("amount"))[
-            "total"
-        ]
-        or 0
-    )
-    return {
-        "pending": pending.balance,
-        "available": available.balance - available.held,
-        "in_withdrawal": available.held,
-        "withdrawn": withdrawn,
-        "token_value_centavos": settings.WALLET_TOKEN_VALUE_CENTAVOS,
-        "min_payout": settings.WALLET_PAYOUT_MIN_TOKENS,
-        "clearing_days": settings.WALLET_CLEARING_DAYS,
-    }

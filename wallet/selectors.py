@@ -20,6 +20,7 @@ from wallet.models import (
     Hold,
     HoldStatus,
     Payout,
+    PayoutStatus,
     PixCharge,
     TokenPackage,
     Transfer,
@@ -40,8 +41,10 @@ def packages_on_sale() -> QuerySet[TokenPackage]:
 
 
 def wallet_overview(*, user: Any) -> dict[str, Any]:
-    """Balances of the user's wallet (and earnings, for professionals) and open holds."""
-    wallet = ledger.account_for_user(user=user, kind=AccountKind.CLIENT_WALLET)
+    """Balance of the user's wallet and its open holds (zero before the first top-up)."""
+    wallet = ledger.account_find(user=user, kind=AccountKind.CLIENT_WALLET)
+    if wallet is None:
+        return {"balance": 0, "held": 0, "available": 0, "holds": []}
     return {
         "balance": wallet.balance,
         "held": wallet.held,
@@ -54,16 +57,40 @@ def wallet_overview(*, user: Any) -> dict[str, Any]:
     }
 
 
-def statement_account(*, user: Any, account: str) -> Account:
+def earnings_summary(*, user: Any) -> dict[str, int]:
+    """Pending (in clearing), available, held for withdrawals, and withdrawn so far."""
+    pending = ledger.account_find(user=user, kind=AccountKind.EARNINGS_PENDING)
+    available = ledger.account_find(user=user, kind=AccountKind.EARNINGS)
+    withdrawn = (
+        Payout.objects.filter(user=user, status=PayoutStatus.PAID).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or 0
+    )
+    return {
+        "pending": pending.balance if pending else 0,
+        "available": available.balance - available.held if available else 0,
+        "in_withdrawal": available.held if available else 0,
+        "withdrawn": withdrawn,
+        "token_value_centavos": settings.WALLET_TOKEN_VALUE_CENTAVOS,
+        "min_payout": settings.WALLET_PAYOUT_MIN_TOKENS,
+        "clearing_days": settings.WALLET_CLEARING_DAYS,
+    }
+
+
+def statement_account(*, user: Any, account: str) -> Account | None:
+    """The user's account named ``account`` in the API, or None if it was never used."""
     kind = STATEMENT_ACCOUNTS.get(account)
     if kind is None:
         raise NotFoundError(_("No such account."), code="wallet.unknown_account")
     asset = "coin" if kind == AccountKind.COINS else "token"
-    return ledger.account_for_user(user=user, kind=kind, asset=asset)
+    return ledger.account_find(user=user, kind=kind, asset=asset)
 
 
-def statement_for_account(*, account: Account) -> QuerySet[Transfer]:
+def statement_for_account(*, account: Account | None) -> QuerySet[Transfer]:
     """Every transfer in or out of ``account``; one query, whatever the page size."""
+    if account is None:
+        return Transfer.objects.none()
     return Transfer.objects.filter(Q(debit_account=account) | Q(credit_account=account))
 
 
@@ -81,7 +108,7 @@ def statement_line(transfer: Transfer, account: Account) -> dict[str, Any]:
     }
 
 
-def statement_lines(transfers: Iterable[Transfer], account: Account) -> list[dict[str, Any]]:
+def statement_lines(transfers: Iterable[Transfer], account: Account | None) -> list[dict[str, Any]]:
     """Statement lines, with the legs of one linked set (a charge split 85/15) as one line.
 
     The client paid one amount for one thing; how it was shared is not their business. Legs
@@ -89,6 +116,8 @@ def statement_lines(transfers: Iterable[Transfer], account: Account) -> list[dic
     enough; the balance after the set is its last-written leg's, in either order.
     """
     lines: list[dict[str, Any]] = []
+    if account is None:
+        return lines
     last_batch = ""
     for transfer in transfers:
         line = statement_line(transfer, account)
@@ -125,7 +154,9 @@ def disputes_for_user(*, user: Any) -> QuerySet[Dispute]:
 def disputable_charges(*, user: Any, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
     """The user's charges still inside the dispute window and not disputed yet."""
     since = (now or timezone.now()) - datetime.timedelta(days=settings.WALLET_DISPUTE_WINDOW_DAYS)
-    wallet = ledger.account_for_user(user=user, kind=AccountKind.CLIENT_WALLET)
+    wallet = ledger.account_find(user=user, kind=AccountKind.CLIENT_WALLET)
+    if wallet is None:
+        return []
     disputed = Dispute.objects.filter(client=user).values("reference")
     rows = (
         Transfer.objects.filter(

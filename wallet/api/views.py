@@ -249,7 +249,7 @@ class EarningsApi(APIView):
 
     @extend_schema(responses=serializers.EarningsOutput, summary="My earnings")
     def get(self, request: Request) -> Response:
-        summary = payouts.earnings_summary(user=signed_in_user(request))
+        summary = selectors.earnings_summary(user=signed_in_user(request))
         return Response(serializers.EarningsOutput(summary).data)
 
 

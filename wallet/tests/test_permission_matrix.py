@@ -153,3 +153,30 @@ def test_the_csv_export_has_one_line_per_charge_oldest_first() -> None:
         ["top_up", "", "40", "40"],
         ["charge", reference, "-40", "0"],
     ]
+
+
+def test_reading_an_empty_wallet_creates_no_accounts() -> None:
+    from wallet.models import Account
+
+    pro = professional(kyc=False)
+    api = client_for(pro)
+
+    answers = [
+        api.get(url).status_code
+        for url in (
+            "/api/v1/wallet/",
+            "/api/v1/wallet/earnings/",
+            "/api/v1/wallet/statement/?account=clearing",
+            "/api/v1/wallet/statement.csv",
+            "/api/v1/wallet/disputes/charges/",
+        )
+    ]
+
+    assert answers == [200, 200, 200, 200, 200]
+    assert api.get("/api/v1/wallet/").json() == {
+        "balance": 0,
+        "held": 0,
+        "available": 0,
+        "holds": [],
+    }
+    assert Account.objects.filter(user=pro).count() == 0

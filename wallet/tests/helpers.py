@@ -110,3 +110,24 @@ def committed() -> Any:
     from django.test import TestCase
 
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def staff_browser(*permissions: str) -> tuple[User, Any]:
+    """A staff member signed in to the admin past its second factor, with ``permissions``
+    (codenames of the wallet app, e.g. ``"change_payout"``)."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    staff = verified_client(is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="wallet", codename__in=permissions)
+    )
+    device = TOTPDevice.objects.create(user=staff, name="t", confirmed=True)
+    browser = Client()
+    browser.force_login(staff)
+    session = browser.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return staff, browser

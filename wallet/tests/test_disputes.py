@@ -7,27 +7,23 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditEvent
 from accounts.tests.helpers import assert_error, rows
-from wallet import disputes, payouts
+from wallet import disputes, ledger, payouts
 from wallet.checks import ledger_check_run
-from wallet.models import Dispute, Transfer
+from wallet.models import AccountKind, Dispute, Transfer, TransferKind
 from wallet.tests.helpers import (
     balance,
     client_for,
     committed,
     earn,
-    fund,
     key,
     platform_balance,
     professional,
+    staff_browser,
     verified_client,
 )
 
@@ -94,11 +90,20 @@ def test_someone_elses_charge_cannot_be_disputed() -> None:
 
 def test_a_top_up_is_not_a_disputable_charge() -> None:
     client = verified_client()
-    fund(client, 10)
+    ledger.ledger_transfer(
+        debit=ledger.account_for_platform(kind=AccountKind.PIX_CLEARING),
+        credit=ledger.account_for_user(user=client, kind=AccountKind.CLIENT_WALLET),
+        amount=10,
+        kind=TransferKind.TOP_UP,
+        idempotency_key="pix:E1",
+        reference="pix:Txid0000000000000000000000000",
+    )
 
-    response = dispute(client, {"reference": "", "reason": "quality"})
+    response = dispute(
+        client, {"reference": "pix:Txid0000000000000000000000000", "reason": "quality"}
+    )
 
-    assert response.status_code == 400
+    assert_error(response, 404, "wallet.charge_not_found")
     assert Dispute.objects.count() == 0
 
 
@@ -241,26 +246,14 @@ def test_a_resolved_dispute_cannot_be_resolved_again() -> None:
 # --- Through the admin ----------------------------------------------------------------------
 
 
-def staff_browser() -> tuple[Any, Client]:
-    staff = verified_client(is_staff=True)
-    staff.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="wallet", codename__in=["view_dispute", "change_dispute"]
-        )
-    )
-    device = TOTPDevice.objects.create(user=staff, name="t", confirmed=True)
-    browser = Client()
-    browser.force_login(staff)
-    session = browser.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return staff, browser
+def admin(*, permission: bool = True) -> tuple[Any, Any]:
+    return staff_browser("view_dispute", "change_dispute") if permission else staff_browser()
 
 
 def test_staff_refund_part_of_a_dispute_in_the_admin() -> None:
     client, _pro, reference = a_call(100)
     opened = disputes.dispute_open(client=client, reference=reference, reason="quality")
-    staff, browser = staff_browser()
+    staff, browser = admin()
     selected = {"action": "refund_in_part", "_selected_action": [opened.pk]}
 
     form = browser.post("/admin/wallet/dispute/", selected)
@@ -285,7 +278,7 @@ def test_staff_refund_part_of_a_dispute_in_the_admin() -> None:
 def test_staff_reject_disputes_in_the_admin() -> None:
     client, _pro, reference = a_call(100)
     opened = disputes.dispute_open(client=client, reference=reference, reason="quality")
-    staff, browser = staff_browser()
+    staff, browser = admin()
 
     with committed():
         browser.post(
@@ -302,7 +295,7 @@ def test_staff_reject_disputes_in_the_admin() -> None:
 def test_staff_refund_in_full_in_the_admin() -> None:
     client, _pro, reference = a_call(100)
     opened = disputes.dispute_open(client=client, reference=reference, reason="quality")
-    _staff, browser = staff_browser()
+    _staff, browser = admin()
 
     browser.post(
         "/admin/wallet/dispute/",

@@ -6,12 +6,8 @@ import datetime
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditEvent
 from accounts.tests.helpers import assert_error, rows
@@ -27,6 +23,7 @@ from wallet.tests.helpers import (
     key,
     platform_balance,
     professional,
+    staff_browser,
     verified_client,
 )
 
@@ -223,21 +220,8 @@ def test_clients_have_no_earnings() -> None:
 # --- Staff decide in the admin --------------------------------------------------------------
 
 
-def staff_browser(*, permission: bool = True) -> tuple[Any, Client]:
-    staff = verified_client(is_staff=True)
-    if permission:
-        staff.user_permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="wallet", codename__in=["view_payout", "change_payout"]
-            )
-        )
-    device = TOTPDevice.objects.create(user=staff, name="t", confirmed=True)
-    browser = Client()
-    browser.force_login(staff)
-    session = browser.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return staff, browser
+def admin(*, permission: bool = True) -> tuple[Any, Any]:
+    return staff_browser("view_payout", "change_payout") if permission else staff_browser()
 
 
 def requested_payout(tokens: int = 50, **key_fields: str) -> Payout:
@@ -249,7 +233,7 @@ def requested_payout(tokens: int = 50, **key_fields: str) -> Payout:
 
 def test_staff_approve_a_payout_and_the_pix_is_sent() -> None:
     payout = requested_payout(50)
-    staff, browser = staff_browser()
+    staff, browser = admin()
 
     with committed():
         response = browser.post(
@@ -276,7 +260,7 @@ def test_staff_approve_a_payout_and_the_pix_is_sent() -> None:
 
 def test_staff_reject_payouts_in_bulk_with_a_reason() -> None:
     first, second = requested_payout(30), requested_payout(40)
-    staff, browser = staff_browser()
+    staff, browser = admin()
     selected = {"action": "reject_selected", "_selected_action": [first.pk, second.pk]}
 
     form = browser.post("/admin/wallet/payout/", selected)
@@ -298,7 +282,7 @@ def test_staff_reject_payouts_in_bulk_with_a_reason() -> None:
 
 def test_a_payout_the_psp_refuses_goes_back_to_the_professional() -> None:
     payout = requested_payout(50, pix_key_type="email", pix_key="falha@sandbox.invalid")
-    staff, _browser = staff_browser()
+    staff, _browser = admin()
 
     with committed():
         payouts.payout_approve(payout=payout, actor=staff)
@@ -313,7 +297,7 @@ def test_a_payout_the_psp_refuses_goes_back_to_the_professional() -> None:
 
 def test_a_decided_payout_cannot_be_decided_again() -> None:
     payout = requested_payout(50)
-    staff, _browser = staff_browser()
+    staff, _browser = admin()
     with committed():
         payouts.payout_approve(payout=payout, actor=staff)
     before = state()
@@ -327,7 +311,7 @@ def test_a_decided_payout_cannot_be_decided_again() -> None:
 
 def test_sending_twice_sends_once() -> None:
     payout = requested_payout(50)
-    staff, _browser = staff_browser()
+    staff, _browser = admin()
     with committed():
         payouts.payout_approve(payout=payout, actor=staff)
 
@@ -339,7 +323,7 @@ def test_sending_twice_sends_once() -> None:
 
 def test_staff_without_the_payout_permission_cannot_act() -> None:
     payout = requested_payout(50)
-    _staff, browser = staff_browser(permission=False)
+    _staff, browser = admin(permission=False)
 
     response = browser.post(
         "/admin/wallet/payout/", {"action": "approve_selected", "_selected_action": [payout.pk]}

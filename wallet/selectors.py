@@ -40,6 +40,19 @@ def packages_on_sale() -> QuerySet[TokenPackage]:
     return TokenPackage.objects.filter(active=True).order_by("position", "tokens")
 
 
+def topup_catalog() -> dict[str, Any]:
+    """What can be bought: packages on sale, the custom amount's limits, sandbox or not."""
+    from wallet.services import simulation_enabled
+
+    return {
+        "packages": packages_on_sale(),
+        "token_value_centavos": settings.WALLET_TOKEN_VALUE_CENTAVOS,
+        "custom_min": settings.WALLET_CUSTOM_TOKENS_MIN,
+        "custom_max": settings.WALLET_CUSTOM_TOKENS_MAX,
+        "sandbox": simulation_enabled(),
+    }
+
+
 def wallet_overview(*, user: Any) -> dict[str, Any]:
     """Balance of the user's wallet and its open holds (zero before the first top-up)."""
     wallet = ledger.account_find(user=user, kind=AccountKind.CLIENT_WALLET)

@@ -80,16 +80,7 @@ class PackageListApi(APIView):
 
     @extend_schema(responses=serializers.CatalogOutput, summary="Token packages")
     def get(self, request: Request) -> Response:
-        from django.conf import settings
-
-        payload = {
-            "packages": selectors.packages_on_sale(),
-            "token_value_centavos": settings.WALLET_TOKEN_VALUE_CENTAVOS,
-            "custom_min": settings.WALLET_CUSTOM_TOKENS_MIN,
-            "custom_max": settings.WALLET_CUSTOM_TOKENS_MAX,
-            "sandbox": services.simulation_enabled(),
-        }
-        return Response(serializers.CatalogOutput(payload).data)
+        return Response(serializers.CatalogOutput(selectors.topup_catalog()).data)
 
 
 class TopUpApi(APIView):

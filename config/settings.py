@@ -229,6 +229,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "wallet.ledger_check",
         "schedule": crontab(minute="5", hour="3"),
     },
+    "chat.sweep_presence": {"task": "chat.sweep_presence", "schedule": 30.0},
+    "chat.send_notification_digests": {
+        "task": "chat.send_notification_digests",
+        "schedule": 60.0,
+    },
+    "chat.purge_unsent_attachments": {
+        "task": "chat.purge_unsent_attachments",
+        "schedule": crontab(minute="23"),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -312,6 +321,9 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
+        # Posting to chat: a flood of messages from one person is refused with 429.
+        "chat_message": env.str("API_THROTTLE_CHAT_MESSAGE", default="60/min"),
+        "chat_upload": env.str("API_THROTTLE_CHAT_UPLOAD", default="20/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -457,6 +469,40 @@ WALLET_PIX_CHARGE_EXPIRES_SECONDS: int = env.int("WALLET_PIX_CHARGE_EXPIRES_SECO
 WALLET_CLEARING_DAYS: int = env.int("WALLET_CLEARING_DAYS", default=7)
 WALLET_PAYOUT_MIN_TOKENS: int = env.int("WALLET_PAYOUT_MIN_TOKENS", default=20)
 WALLET_DISPUTE_WINDOW_DAYS: int = env.int("WALLET_DISPUTE_WINDOW_DAYS", default=7)
+
+# --- Chat, notifications, presence ---------------------------------------------------------
+CHAT_MESSAGE_MAX_LENGTH: int = env.int("CHAT_MESSAGE_MAX_LENGTH", default=4000)
+CHAT_GROUP_DM_MAX_MEMBERS: int = env.int("CHAT_GROUP_DM_MAX_MEMBERS", default=8)
+# Attachments: the largest file accepted and the content types allowed (checked against the
+# file's own bytes, not only the name the browser sent).
+CHAT_ATTACHMENT_MAX_BYTES: int = env.int("CHAT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+CHAT_ATTACHMENT_TYPES: list[str] = env.list(
+    "CHAT_ATTACHMENT_TYPES",
+    default=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "audio/webm",
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/mp4",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ],
+)
+CHAT_VOICE_MAX_SECONDS: int = env.int("CHAT_VOICE_MAX_SECONDS", default=300)
+# Sockets send a heartbeat this often; a user with no heartbeat for PRESENCE_TIMEOUT_SECONDS is
+# offline and their online-time session is closed at the last heartbeat.
+PRESENCE_HEARTBEAT_SECONDS: int = env.int("PRESENCE_HEARTBEAT_SECONDS", default=30)
+PRESENCE_TIMEOUT_SECONDS: int = env.int("PRESENCE_TIMEOUT_SECONDS", default=90)
+# Mentions and direct messages still unread this long after they arrived are emailed, in one
+# digest per person.
+NOTIFICATION_EMAIL_DELAY_SECONDS: int = env.int("NOTIFICATION_EMAIL_DELAY_SECONDS", default=600)
 
 PROVIDERS: dict[str, str] = {
     "accounts.sms": "accounts.providers.zenvia.ZenviaSms"

@@ -16,6 +16,7 @@ admin.site.__class__ = OTPAdminSite
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("wallet.api.urls")),
+    path("", include("chat.api.urls")),
 ]
 
 urlpatterns = [

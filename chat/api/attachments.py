@@ -1,0 +1,7 @@
+"""Chat API: attachments."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

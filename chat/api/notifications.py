@@ -1,0 +1,7 @@
+"""Chat API: notifications."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

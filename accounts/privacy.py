@@ -8,7 +8,7 @@ deleted. What the law obliges us to keep is kept as it was written, see ``accoun
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import import_module
 from typing import Any
@@ -50,6 +50,24 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# Other apps hold data about a person too (the wallet's ledger, chat messages). accounts
+# imports none of them: each registers a section from its AppConfig.ready(), a function that
+# returns that app's part of the export as JSON-able values.
+ExportSection = Callable[[User], Any]
+_export_sections: dict[str, ExportSection] = {}
+
+
+def register_export_section(name: str, section: ExportSection) -> None:
+    """Add ``section(user)`` to every data export, under the key ``name``."""
+    if name in _export_sections and _export_sections[name] is not section:
+        raise ValueError(f"Export section {name!r} is already registered.")
+    _export_sections[name] = section
+
+
+def export_section_names() -> list[str]:
+    return sorted(_export_sections)
+
+
 # --- Export -----------------------------------------------------------------------------------
 
 
@@ -57,7 +75,8 @@ def user_data_export(*, user: User) -> dict[str, Any]:
     """Everything the platform holds about ``user``, as JSON-able values (LGPD Art. 18, II).
 
     Never secrets: no password hash, TOTP key, recovery code, code or token hash, session key
-    or token. One query per kind of data, however much of it there is.
+    or token. One query per kind of data, however much of it there is. The sections other
+    apps registered (``register_export_section``) follow, each under its app's name.
     """
     memberships = (
         Membership.objects.filter(user=user)
@@ -92,7 +111,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
     )
     history = User.history.filter(id=user.pk).order_by("history_date", "history_id")
 
-    return {
+    export = {
         "format_version": EXPORT_FORMAT_VERSION,
         "exported_at": _when(timezone.now()),
         "profile": {
@@ -194,6 +213,9 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             for entry in history
         ],
     }
+    for name in export_section_names():
+        export[name] = _export_sections[name](user)
+    return export
 
 
 def _invitation(invitation: Invitation, *, with_email: bool) -> dict[str, Any]:

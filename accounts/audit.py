@@ -48,3 +48,7 @@ class AuditAction(StrEnum):
     DISPUTE_OPENED = "wallet.dispute_opened"
     DISPUTE_REJECTED = "wallet.dispute_rejected"
     DISPUTE_REFUNDED = "wallet.dispute_refunded"
+    CHAT_ROOM_ARCHIVED = "chat.room_archived"
+    CHAT_ROOM_UNARCHIVED = "chat.room_unarchived"
+    CHAT_MEMBER_REMOVED = "chat.member_removed"
+    CHAT_MESSAGE_DELETED = "chat.message_deleted"

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import events
+from accounts import events, signals
 from accounts.audit import AuditAction
 from accounts.models import (
     AccountType,
@@ -248,6 +248,9 @@ def membership_remove(
         data={"user_id": user_id, "role": locked.role},
     )
     locked.delete()
+    signals.membership_ended.send(
+        sender=Membership, organization_id=organization_id, user_id=user_id
+    )
     events.membership_deleted(
         organization_id=organization_id, membership_id=membership_id, user_id=user_id
     )

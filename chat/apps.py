@@ -8,6 +8,7 @@ class ChatConfig(AppConfig):
     verbose_name = _("Chat")
 
     def ready(self) -> None:
-        from chat import topics
+        from chat import receivers, socket, topics  # noqa: F401  (receivers connect on import)
 
         topics.register()
+        socket.register()

@@ -173,7 +173,7 @@ class _Renderer:
 
     def kept_is_block(self, piece: str) -> bool:
         match = _PLACEHOLDER.fullmatch(piece)
-        return bool(match) and self.kept[int(match.group(1))].startswith("<blockquote>")
+        return match is not None and self.kept[int(match.group(1))].startswith("<blockquote>")
 
     def render(self, body: str) -> str:
         pieces: list[str] = []
@@ -202,6 +202,12 @@ def plain_text(body: str, *, names: Mapping[int, str]) -> str:
     text = _USER_MENTION.sub(
         lambda match: "@" + names.get(int(match.group(1)), match.group(0)), clean(body)
     )
-    text = _FENCE.sub(lambda match: match.group(1), text)
+    text = _FENCE.sub(lambda match: match.group(1).strip("\n"), text)
+    text = _INLINE_CODE.sub(lambda match: match.group(1), text)
+    for pattern in (_BOLD, _STRIKE, _ITALIC_STAR, _ITALIC_UNDERSCORE):
+        text = pattern.sub(lambda match: match.group(1), text)
+    text = "\n".join(
+        line[1:].lstrip() if line.startswith(">") else line for line in text.split("\n")
+    )
     table = emoji_table()
     return _SHORTCODE.sub(lambda match: table.get(match.group(1), match.group(0)), text)

@@ -337,6 +337,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "role": an organization role and a channel role.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationRoleEnum": "accounts.roles.Role",
+        "RoomRoleEnum": "chat.models.RoomRole",
+    },
 }
 # Bodies beyond this are refused with `request_too_large` before anything is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)

@@ -1,13 +1,18 @@
 """The one WebSocket consumer for signed-in users (``/ws/``).
 
-Client frames are JSON objects with an ``action``: ``subscribe``/``unsubscribe`` a topic, or
-``ping``. Server frames are ``{"type": "<app>.<entity>.<verb>", "data": {...}}``. The
-consumer relays: it never writes to the database, and reads only through the topic checks,
-in a worker thread.
+Client frames are JSON objects with an ``action``: ``subscribe``/``unsubscribe`` a topic,
+``ping``, or an action an app registered (``registry.register_action``: chat's ``heartbeat``
+and ``typing``). Server frames are ``{"type": "<app>.<entity>.<verb>", "data": {...}}``.
+
+The consumer itself relays and decides nothing about the domain. It touches the database only
+through what apps registered, always in a worker thread: the topic checks, the connection
+listeners (chat records presence when a socket opens and closes) and synchronous action
+handlers. Ephemeral relays (typing) are async handlers that never touch the database.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from typing import Any
@@ -31,6 +36,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     user: Any
     subscriptions: dict[str, str]
+    context: registry.ActionContext
+    # Whether the connection listeners were told this socket opened (so they hear it close).
+    announced: bool = False
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -43,13 +51,34 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.own_group = registry.user_group(self.user.pk)
         await self.channel_layer.group_add(self.own_group, self.channel_name)
         await self.accept()
+        self.context = registry.ActionContext(
+            user=self.user,
+            channel_name=self.channel_name,
+            subscriptions=self.subscriptions,
+            channel_layer=self.channel_layer,
+        )
         await self.send_frame("realtime.hello", {"user_id": self.user.pk})
+        self.announced = True
+        for listener in registry.connection_listeners():
+            await self._run_hook(listener.on_connect)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "own_group", None):
             await self.channel_layer.group_discard(self.own_group, self.channel_name)
         for group in list(getattr(self, "subscriptions", {}).values()):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if self.announced:
+            self.announced = False
+            for listener in registry.connection_listeners():
+                await self._run_hook(listener.on_disconnect)
+
+    async def _run_hook(self, hook: registry.ConnectionHook) -> None:
+        # A listener that fails (the database is down) must not take the socket with it:
+        # presence is a nicety, the events are not.
+        try:
+            await database_sync_to_async(hook)(self.user.pk, self.channel_name)
+        except Exception:
+            logger.exception("realtime connection listener failed", extra={"hook": repr(hook)})
 
     # --- client frames ---------------------------------------------------------------------
 
@@ -75,12 +104,29 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             if isinstance(action, str)
             else None
         )
-        if handler is None:
+        if handler is not None:
+            await handler(frame)
+            return
+        registered = registry.action_handler(action) if isinstance(action, str) else None
+        if registered is None:
             await self.send_error(
                 "realtime.unknown_action", "Unknown action.", action=str(action)[:50]
             )
             return
-        await handler(frame)
+        await self.run_action(registered, frame)
+
+    async def run_action(self, handler: registry.ActionHandler, frame: dict[str, Any]) -> None:
+        """Hand a frame to an app's handler: async ones here, plain ones in a worker thread."""
+        try:
+            if inspect.iscoroutinefunction(handler):
+                await handler(self.context, frame)
+            else:
+                await database_sync_to_async(handler)(self.context, frame)
+        except registry.ActionError as error:
+            await self.send_error(error.code, error.message, **error.extra)
+        except Exception:
+            logger.exception("realtime action failed", extra={"action": frame.get("action")})
+            await self.send_error("realtime.action_failed", "The action failed.")
 
     async def action_ping(self, frame: dict[str, Any]) -> None:
         await self.send_frame("realtime.pong", {"server_time": timezone.now().isoformat()})

@@ -17,6 +17,7 @@ from accounts.models import Membership, User
 from accounts.roles import Role
 from accounts.tests.factories import MembershipFactory, UserFactory
 from config.asgi import application
+from realtime import registry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -267,3 +268,115 @@ async def test_an_inactive_user_with_a_live_session_is_refused() -> None:
     connected, code = await communicator.connect()
 
     assert (connected, code) == (False, 4401)
+
+
+# --- socket hooks: connection listeners and registered actions ---------------------------------
+
+connections_seen: list[tuple[str, int, str]] = []
+
+
+def _opened(user_id: int, channel_name: str) -> None:
+    connections_seen.append(("open", user_id, channel_name))
+
+
+def _closed(user_id: int, channel_name: str) -> None:
+    connections_seen.append(("close", user_id, channel_name))
+
+
+async def _echo(context: registry.ActionContext, frame: dict[str, Any]) -> None:
+    await context.reply(
+        "tests.echoed",
+        {"user_id": context.user.pk, "frame": frame, "topics": sorted(context.subscriptions)},
+    )
+
+
+def _count_users(context: registry.ActionContext, frame: dict[str, Any]) -> None:
+    # A plain handler runs in a worker thread, where the ORM may be used.
+    raise registry.ActionError("tests.counted", "Counted.", users=User.objects.count())
+
+
+async def _explode(context: registry.ActionContext, frame: dict[str, Any]) -> None:
+    raise RuntimeError("a bug in a handler")
+
+
+registry.register_connection_listener(_opened, _closed)
+registry.register_action("tests.echo", _echo)
+registry.register_action("tests.count_users", _count_users)
+registry.register_action("tests.explode", _explode)
+
+
+async def test_connection_listeners_hear_a_socket_open_and_close(member: Membership) -> None:
+    connections_seen.clear()
+    communicator, _, _ = await connect(member.user)
+    await communicator.receive_json_from()
+
+    await communicator.disconnect()
+
+    assert [(kind, user_id) for kind, user_id, _ in connections_seen] == [
+        ("open", member.user_id),
+        ("close", member.user_id),
+    ]
+    assert connections_seen[0][2] == connections_seen[1][2] != ""
+
+
+async def test_a_refused_handshake_is_never_announced_to_the_listeners() -> None:
+    connections_seen.clear()
+
+    await connect()
+
+    assert connections_seen == []
+
+
+async def test_a_registered_action_gets_the_socket_context_and_its_frame(
+    member: Membership,
+) -> None:
+    communicator, _, _ = await connect(member.user)
+    await communicator.receive_json_from()
+    topic = f"accounts.organization.{member.organization_id}"
+    await communicator.send_json_to({"action": "subscribe", "topic": topic})
+    await communicator.receive_json_from()
+
+    await communicator.send_json_to({"action": "tests.echo", "n": 1})
+
+    assert await communicator.receive_json_from() == {
+        "type": "tests.echoed",
+        "data": {
+            "user_id": member.user_id,
+            "frame": {"action": "tests.echo", "n": 1},
+            "topics": [topic],
+        },
+    }
+    await communicator.disconnect()
+
+
+async def test_a_plain_handler_runs_in_a_worker_thread_and_its_refusal_is_an_error_frame(
+    member: Membership,
+) -> None:
+    communicator, _, _ = await connect(member.user)
+    await communicator.receive_json_from()
+
+    await communicator.send_json_to({"action": "tests.count_users"})
+
+    assert await communicator.receive_json_from() == {
+        "type": "realtime.error",
+        "data": {"code": "tests.counted", "message": "Counted.", "users": 1},
+    }
+    await communicator.disconnect()
+
+
+async def test_a_failing_handler_answers_an_error_and_the_socket_stays_open(
+    member: Membership,
+) -> None:
+    communicator, _, _ = await connect(member.user)
+    await communicator.receive_json_from()
+
+    await communicator.send_json_to({"action": "tests.explode"})
+    error = await communicator.receive_json_from()
+    await communicator.send_json_to({"action": "ping"})
+
+    assert error == {
+        "type": "realtime.error",
+        "data": {"code": "realtime.action_failed", "message": "The action failed."},
+    }
+    assert (await communicator.receive_json_from())["type"] == "realtime.pong"
+    await communicator.disconnect()

@@ -83,6 +83,9 @@ class Command(BaseCommand):
             client=User.objects.get(email="client@atende.test"),
             professional=User.objects.get(email="professional@atende.test"),
         )
+        from chat.seed import seed_chat_demo
+
+        seed_chat_demo(organization=organization)
         self.stdout.write(self.style.SUCCESS(f"Demo organization: {organization.name}"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _name, _role, _staff, purpose in DEMO_PEOPLE:

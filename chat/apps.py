@@ -12,3 +12,8 @@ class ChatConfig(AppConfig):
 
         topics.register()
         socket.register()
+
+        from accounts.privacy import register_export_section
+        from chat.privacy import chat_data_export
+
+        register_export_section("chat", chat_data_export)

@@ -59,8 +59,9 @@ VERIFIED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # One query per kind of data (memberships, invitations, audit events, sessions, API tokens,
 # email addresses, verification codes, KYC, change history) plus two for 2FA (one per device
 # kind), then the sections other apps register: five for the wallet (accounts, transfers,
-# PIX charges, payouts, disputes).
-EXPORT_QUERIES = 11 + 5
+# PIX charges, payouts, disputes) and six for chat (settings, messages, reactions,
+# attachments, notifications, online days).
+EXPORT_QUERIES = 11 + 5 + 6
 
 
 def iso(value: datetime | None) -> str | None:
@@ -183,9 +184,9 @@ def test_the_export_holds_everything_about_the_person() -> None:
 
     exported_at = datetime.fromisoformat(export.pop("exported_at"))
     assert before <= exported_at <= datetime.now(UTC)
-    # Other apps' sections are proven in their own tests (wallet/tests/test_privacy.py).
+    # Other apps' sections are proven in their own tests (<app>/tests/test_privacy.py).
     sections = {name: export.pop(name) for name in privacy.export_section_names()}
-    assert sorted(sections) == ["wallet"]
+    assert sorted(sections) == ["chat", "wallet"]
     assert export == {
         "format_version": 1,
         "profile": {

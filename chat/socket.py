@@ -27,7 +27,7 @@ from realtime.registry import (
     register_connection_listener,
 )
 
-# One typing relay per socket and room at most this often: clients send on key presses.
+# One typing relay per socket, room and thread at most this often: clients send on key presses.
 TYPING_INTERVAL_SECONDS = 2.0
 # Heartbeats: the same report again within this many seconds is dropped...
 HEARTBEAT_REPEAT_SECONDS = 5.0
@@ -88,11 +88,13 @@ async def typing(context: ActionContext, frame: dict[str, Any]) -> None:
     if group is None:
         raise ActionError("chat.typing_refused", "Follow the room before typing in it.", room=room)
     assert isinstance(room, int)
-    last_relayed: dict[int, float] = context.state.setdefault("typing", {})
+    # Keyed by room and thread: typing in a thread, then in the room, are two indicators.
+    last_relayed: dict[tuple[int, int | None], float] = context.state.setdefault("typing", {})
     now = time.monotonic()
-    if now - last_relayed.get(room, -TYPING_INTERVAL_SECONDS) < TYPING_INTERVAL_SECONDS:
+    key = (room, thread if isinstance(thread, int) else None)
+    if now - last_relayed.get(key, -TYPING_INTERVAL_SECONDS) < TYPING_INTERVAL_SECONDS:
         return
-    last_relayed[room] = now
+    last_relayed[key] = now
     user = context.user
     await context.relay(
         group,

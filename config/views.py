@@ -50,6 +50,7 @@ def app_shell(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         "set_language_url": "/i18n/setlang/",
         "user": user,
         "two_factor_pending": two_factor_pending,
+        "chat_group_dm_max_members": settings.CHAT_GROUP_DM_MAX_MEMBERS,
     }
     return render(request, "app.html", {"app_config": app_config})
 

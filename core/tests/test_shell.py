@@ -36,6 +36,7 @@ def test_the_shell_tells_the_app_who_is_signed_in_without_any_token() -> None:
     assert config["user"]["email"] == "ana@example.com"
     assert config["language"] == "pt-br"  # the profile's language wins over the browser's
     assert config["languages"] == [["pt-br", "Português Brasileiro"], ["en", "English"]]
+    assert config["chat_group_dm_max_members"] == 8  # the group DM picker's limit
     # No JWT (they all start with the base64 of '{"') and no token fields reach the page.
     page_config = json.dumps(config)
     assert "eyJ" not in page_config

@@ -1,9 +1,10 @@
 // The header: product name, navigation, the organization picker (for people in several),
-// live-connection status, language, theme, sign out. On narrow screens the navigation and the
+// live-connection status, language, theme, sign out, and the notification bell. On narrow screens the navigation and the
 // controls fold behind a "Menu" button.
 
 import { PRODUCT_NAME } from './config.js';
 import { activeMembership, getUser, isSecondFactorPending, onUserChange, setActiveOrganization, signOut } from './auth.js';
+import { notificationCentre } from './chat/notifications.js';
 import { errorText, h, toast } from './components.js';
 import { currentLanguage, gettext, interpolate, languageChoices, switchLanguage } from './i18n.js';
 import { navItems, navigate, onRouteChange } from './router.js';
@@ -42,7 +43,8 @@ export function mountHeader(header) {
 
   header.replaceChildren(
     h('a', { class: 'skip-link', href: '#main' }, gettext('Skip to content')),
-    h('div', { class: 'header-bar' }, h('a', { class: 'brand', href: '/' }, PRODUCT_NAME), menuButton, panel),
+    // The bell stays outside the folding panel: on a phone it is visible without the menu.
+    h('div', { class: 'header-bar' }, h('a', { class: 'brand', href: '/' }, PRODUCT_NAME), menuButton, panel, notificationCentre()),
   );
 
   const draw = () => {
@@ -68,8 +70,11 @@ function drawNav(nav, user) {
 }
 
 function markCurrent(nav) {
+  const path = window.location.pathname;
   for (const link of nav.querySelectorAll('a')) {
-    if (link.pathname === window.location.pathname) link.setAttribute('aria-current', 'page');
+    // A screen's sub-pages (a chat room under /chat) keep its link marked.
+    const here = link.pathname === path || (link.pathname !== '/' && path.startsWith(`${link.pathname}/`));
+    if (here) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
 }

@@ -3,6 +3,7 @@
 
 import { getUser, isSecondFactorPending, onUserChange, requireSecondFactor, setUser } from './auth.js';
 import { api, onSecondFactorRequired, onUnauthorized } from './api.js';
+import { startHeartbeat } from './chat/presence.js';
 import { h, liveRegions } from './components.js';
 import { mountHeader } from './header.js';
 import { navigate, startRouter } from './router.js';
@@ -23,6 +24,8 @@ mountHeader(header);
 const followSession = (user) => (user ? socket.reconnect() : socket.disconnect());
 onUserChange(followSession);
 followSession(getUser());
+// Presence: members of an organization are online while any tab of theirs is open.
+startHeartbeat();
 
 const here = () => window.location.pathname + window.location.search;
 

@@ -5,10 +5,11 @@
 // cleanups and a resync hook; the router runs the cleanups, aborts the screen's pending
 // requests and clears its hook when the person leaves the screen.
 
-import { PRODUCT_NAME } from './config.js';
 import { activeMembership, getUser, isSecondFactorPending } from './auth.js';
-import { gettext, interpolate } from './i18n.js';
+import { gettext } from './i18n.js';
 import { socket } from './socket.js';
+import { setPageTitle } from './title.js';
+import * as chat from './screens/chat.js';
 import * as forgotPassword from './screens/forgotpassword.js';
 import * as earnings from './screens/earnings.js';
 import * as home from './screens/home.js';
@@ -47,6 +48,8 @@ const routes = [
   // Professionals only; the screen itself explains that to anyone else who opens the address.
   { pattern: /^\/earnings$/, screen: earnings, access: 'signed-in' },
   { pattern: /^\/organizations\/(?<organizationId>\d+)\/members$/, screen: members, access: 'signed-in' },
+  // The team chat of the organization the person works in; the id opens one room.
+  { pattern: /^\/chat(?:\/(?<roomId>\d+))?$/, screen: chat, access: 'signed-in' },
   // The link of the invitation e-mail; anyone may open it, then sign in or sign up to accept.
   { pattern: /^\/invitations\/(?<token>[^/]+)$/, screen: invitation, access: 'any' },
 ];
@@ -72,6 +75,7 @@ export function navItems(user) {
     { href: '/', label: gettext('Home') },
     { href: '/wallet', label: gettext('Wallet') },
     user.account_type === 'professional' ? { href: '/earnings', label: gettext('Earnings') } : null,
+    membership ? { href: '/chat', label: gettext('Chat') } : null,
     membership ? { href: `/organizations/${membership.organization.id}/members`, label: gettext('Members') } : null,
     { href: '/profile', label: gettext('Profile') },
     { href: '/security', label: gettext('Security') },
@@ -90,6 +94,9 @@ export function safeNext(next) {
 const routeListeners = new Set();
 let main = null;
 let leaveScreen = () => {};
+// The screen on show and its handler for a new address within it (see onAddressChange).
+let currentScreen = null;
+let addressHandler = null;
 
 /** @param {(path: string) => void} listener called after every route change */
 export function onRouteChange(listener) {
@@ -178,7 +185,17 @@ function render({ moveFocus, scroll }) {
     }
   }
 
+  // A screen that can follow a new address itself (the chat opening another room) keeps its
+  // state, its subscriptions and its pending requests instead of being drawn again.
+  const screen = route ? route.screen : notFound;
+  if (screen === currentScreen && addressHandler && addressHandler(params, query)) {
+    routeListeners.forEach((listener) => listener(pathname));
+    return;
+  }
+
   leaveScreen();
+  addressHandler = null;
+  currentScreen = screen;
   const controller = new AbortController();
   const cleanups = [];
   leaveScreen = () => {
@@ -188,7 +205,6 @@ function render({ moveFocus, scroll }) {
   };
 
   main.replaceChildren();
-  const screen = route ? route.screen : notFound;
   screen.render({
     main,
     params,
@@ -197,7 +213,7 @@ function render({ moveFocus, scroll }) {
     navigate,
     /** @param {string} title */
     setTitle(title) {
-      document.title = interpolate(gettext('%(page)s · %(product)s'), { page: title, product: PRODUCT_NAME });
+      setPageTitle(title);
     },
     /** @param {() => void} cleanup run when leaving the screen */
     onCleanup(cleanup) {
@@ -206,6 +222,14 @@ function render({ moveFocus, scroll }) {
     /** @param {() => void} hook re-read the screen's data after the socket reconnects */
     onResync(hook) {
       socket.setResyncHook(hook);
+    },
+    /**
+     * @param {(params: object, query: URLSearchParams) => boolean} handler called when the
+     *   address changes to another one of this same screen; true when it followed the change
+     *   itself (nothing is drawn again), false to be drawn anew
+     */
+    onAddressChange(handler) {
+      addressHandler = handler;
     },
   });
 

@@ -47,6 +47,14 @@ class RealtimeSocket {
     window.addEventListener('online', () => {
       if (this.wanted && this.status === 'disconnected') this.reconnectNow();
     });
+    // And say so at once when it goes: the socket may take a heartbeat or two to notice, and
+    // meanwhile the screen would claim to be live.
+    window.addEventListener('offline', () => {
+      if (!this.wanted || this.status === 'disconnected') return;
+      this.dropSocket();
+      this.setStatus('disconnected');
+      this.scheduleReconnect();
+    });
   }
 
   /** Start (and keep) a connection. Only for signed-in people: anonymous handshakes are refused. */

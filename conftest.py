@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,7 +46,13 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]
     original = publish._send
 
     def spy(group: str, message: dict[str, Any]) -> None:
-        sent.append((group, message))
+        # The frame a socket receives is encoded once by the publisher; it must say exactly
+        # what the event and data say, so tests compare those and leave the text out.
+        recorded = dict(message)
+        text = recorded.pop("text", None)
+        if text is not None:
+            assert json.loads(text) == {"type": message["event"], "data": message["data"]}
+        sent.append((group, recorded))
         original(group, message)
 
     monkeypatch.setattr(publish, "_send", spy)

@@ -178,15 +178,15 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
+    # The pub/sub layer: a group send is one PUBLISH, and each server process hands it to its
+    # own sockets. The list layer (channels_redis.core) costs every receiving socket a blocking
+    # BZPOPMIN round and grows with the number of sockets, and under redis-py's 5 s read
+    # timeout an idle socket's BZPOPMIN timed out and daphne dropped it (bench/README.md,
+    # "chat_fanout.py"). Delivery is at most once either way: clients resync through REST.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": "atende:channels",
-                "capacity": 1000,
-                "expiry": 60,
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "atende:channels"},
         }
     }
 else:

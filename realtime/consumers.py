@@ -22,6 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from realtime import registry
+from realtime.publish import RELAY_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +166,26 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # --- channel layer messages ------------------------------------------------------------
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections (a hop to the one thread-sensitive worker
+        # thread) before every handler. Relaying an event touches no database, and one message
+        # to a room of 1,000 would queue 1,000 such hops in front of the requests of the same
+        # process, so relays skip it; everything else goes the usual way.
+        if message.get("type") == RELAY_TYPE:
+            await self.realtime_event(message)
+            return
+        await super().dispatch(message)
+
     async def realtime_event(self, message: dict[str, Any]) -> None:
-        """A domain event published with publish_on_commit: relay it as it is."""
-        await self.send_frame(message["event"], message["data"])
+        """A domain event published with publish_on_commit: relay it as it is.
+
+        The frame was encoded once by the publisher (``text``), not once per socket.
+        """
+        text = message.get("text")
+        if isinstance(text, str):
+            await self.send(text_data=text)
+        else:
+            await self.send_frame(message["event"], message["data"])
 
     async def realtime_revoke(self, message: dict[str, Any]) -> None:
         """Access to a topic ended (a membership was removed): stop relaying it at once."""

@@ -103,7 +103,7 @@ def test_with_service_urls_it_runs_on_postgresql_redis_and_celery() -> None:
         "database": "django.db.backends.postgresql",
         "database_name": "atende",
         "cache": "django.core.cache.backends.redis.RedisCache",
-        "channel_layer": "channels_redis.core.RedisChannelLayer",
+        "channel_layer": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "eager": False,
         "broker": "redis://cache.internal:6379/0",
         "email": "anymail.backends.sendgrid.EmailBackend",

@@ -30,7 +30,10 @@ def test_it_answers_503_and_names_the_parts_down_when_redis_is_down(settings: An
         }
     }
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [DOWN]}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [DOWN]},
+        }
     }
 
     response = Client().get("/healthz")

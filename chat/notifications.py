@@ -482,20 +482,27 @@ def _mark_ids_read(user_id: int, ids: list[int]) -> int:
     return changed
 
 
-def notifications_mark_all_read(*, user: User, room_id: int | None = None) -> int:
-    """Mark all the user's unread notifications read (only one room's with ``room_id``).
+def notifications_mark_all_read(
+    *, user: User, room_id: int | None = None, thread_id: int | None = None
+) -> int:
+    """Mark all the user's unread notifications read: only one room's with ``room_id``, only
+    those about one thread's replies with ``thread_id`` (the thread panel was opened).
 
     Returns how many changed. Emits ``chat.notification.read`` with ``ids: null`` (everything)
-    or, for one room, the ids it marked; nothing when nothing changed.
+    or the ids it marked; nothing when nothing changed.
     """
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     with transaction.atomic():
-        if room_id is None:
+        if room_id is None and thread_id is None:
             changed = unread.update(read_at=timezone.now())
             if changed:
                 _push_read(user.pk, None)
             return changed
-        ids = list(unread.filter(room_id=room_id).values_list("pk", flat=True))
+        if room_id is not None:
+            unread = unread.filter(room_id=room_id)
+        if thread_id is not None:
+            unread = unread.filter(data__thread_id=thread_id)
+        ids = list(unread.values_list("pk", flat=True))
         return _mark_ids_read(user.pk, ids)
 
 

@@ -1,7 +1,7 @@
 """The team chat in a real browser, with two people in two browser contexts: one writes and
 the other sees it live, a mention reaches the notification centre, a recorded voice message
-plays, HTML typed into a message stays text, nothing is lost across a dropped connection, and
-the workspace works on a phone.
+plays, HTML typed into a message stays text, nothing is lost across a dropped connection,
+opening a thread reads its notifications, and the workspace works on a phone.
 
 The people here chose English (profile and browser), so the assertions read the English text.
 """
@@ -9,6 +9,7 @@ The people here chose English (profile and browser), so the assertions read the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from accounts.models import Organization, User
 from accounts.roles import Role
 from accounts.tests.factories import PASSWORD, OrganizationFactory
 from chat.models import Message, Notification
-from chat.tests.helpers import channel, member
+from chat.tests.helpers import channel, member, send
 
 pytestmark = pytest.mark.browser
 
@@ -258,3 +259,32 @@ def test_messages_sent_while_disconnected_are_there_after_the_reconnect(
     expect(messages(reader).locator(".message-body")).to_have_text(
         ["Before the drop", "Sent while you were away", "And one more"]
     )
+
+
+def test_opening_a_thread_reads_the_notifications_of_its_replies(
+    people: People, live_server_url: str
+) -> None:
+    organization = acme()
+    ana = person(organization, "Ana Lima", "ana@example.com")
+    bruno = person(organization, "Bruno Costa", "bruno@example.com")
+    general = channel(organization, owner=ana, members=[bruno], name="general")
+
+    def converse() -> None:
+        root = send(general, ana, "Who covers Saturday?")
+        send(general, bruno, "I do", parent_id=root.pk)
+
+    # Through the services, off Playwright's thread: their events are published after commit
+    # with async_to_sync, which refuses a thread that runs an event loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(converse).result()
+    page = people.page()
+    sign_in(page, "ana@example.com", f"/chat/{general.pk}")
+    bell = page.get_by_test_id("notification-bell")
+    expect(bell.locator(".notification-count")).to_have_text("1")
+
+    messages(page).locator(".thread-summary").click()
+
+    expect(page.get_by_test_id("thread-panel")).to_contain_text("I do")
+    expect(bell.locator(".notification-count")).to_be_hidden()
+    read = [(n.kind, n.read_at is not None) for n in Notification.objects.filter(user=ana)]
+    assert read == [("thread_reply", True)]

@@ -110,12 +110,13 @@ class NotificationReadApi(APIView):
 
 
 class NotificationReadAllApi(APIView):
-    """Mark all my notifications read, or only those of one room."""
+    """Mark all my notifications read, or only those of one room or of one thread's replies."""
 
     permission_classes = (IsAuthenticated,)
 
     class NotificationReadAllInput(serializers.Serializer):
         room_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        thread_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
     class NotificationReadAllOutput(serializers.Serializer):
         marked = serializers.IntegerField()
@@ -131,7 +132,9 @@ class NotificationReadAllApi(APIView):
         data.is_valid(raise_exception=True)
         user = signed_in_user(request)
         marked = notifications.notifications_mark_all_read(
-            user=user, room_id=data.validated_data.get("room_id")
+            user=user,
+            room_id=data.validated_data.get("room_id"),
+            thread_id=data.validated_data.get("thread_id"),
         )
         return Response(
             self.NotificationReadAllOutput(

@@ -11,7 +11,15 @@ from rest_framework import serializers
 from accounts.models import User
 from chat import notifications
 from chat.models import Notification, Room
-from chat.tests.helpers import assert_error, channel, client_for, committed, events_named, team
+from chat.tests.helpers import (
+    assert_error,
+    channel,
+    client_for,
+    committed,
+    events_named,
+    send,
+    team,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +246,34 @@ def test_read_all_refuses_a_bad_room_id() -> None:
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert Notification.objects.get().read_at is None
+
+
+def test_opening_a_thread_reads_the_notifications_of_its_replies_only(published: Any) -> None:
+    world = team()
+    room = channel(world.organization, owner=world.agent, members=[world.agent2])
+    with committed():
+        root = send(room, world.agent, "a question")
+        other_root = send(room, world.agent, "another question")
+        send(room, world.agent2, "first answer", parent_id=root.pk)
+        send(room, world.agent2, "second answer", parent_id=root.pk)
+        send(room, world.agent2, "elsewhere", parent_id=other_root.pk)
+    about_root = list(
+        Notification.objects.filter(user=world.agent, data__thread_id=root.pk).order_by("pk")
+    )
+    published.clear()
+
+    with committed():
+        response = client_for(world.agent).post(
+            "/api/v1/notifications/read-all/", {"thread_id": root.pk}, format="json"
+        )
+
+    assert (response.status_code, response.json()) == (200, {"marked": 2, "unread_count": 1})
+    assert [n.kind for n in about_root] == ["thread_reply", "thread_reply"]
+    assert list(
+        Notification.objects.filter(user=world.agent, read_at__isnull=True).values_list(
+            "data__thread_id", flat=True
+        )
+    ) == [other_root.pk]
+    assert events_named(published, "chat.notification.read") == [
+        (f"user.{world.agent.pk}", {"ids": [n.pk for n in about_root], "unread_count": 1})
+    ]

@@ -1,6 +1,7 @@
 // The thread panel: a message and its replies (oldest first), with its own composer. It
 // follows the store (replies arrive live) and is read again after a reconnect (store.resync).
 
+import { api } from '../api.js';
 import { h } from '../components.js';
 import { gettext, interpolate, ngettext } from '../i18n.js';
 import { composer } from './composer.js';
@@ -103,9 +104,26 @@ export function threadPanel({ store, roomId, parentId, organizationId, canModera
     typing.textContent = typingText(names);
   };
 
+  // Reading the thread reads the notifications about its replies (the room's own read
+  // position covers only its top-level messages). Asked again when a reply arrives while the
+  // panel is open and the page is visible; the newest reply id seen avoids repeating it.
+  let markedUpTo = 0;
+  const markThreadRead = () => {
+    const thread = store.threads.get(parentId);
+    const newest = thread ? Math.max(0, ...thread.messages.map((reply) => reply.id || 0)) : 0;
+    if (document.visibilityState !== 'visible' || newest <= markedUpTo) return;
+    markedUpTo = newest;
+    api.post('/notifications/read-all/', { thread_id: parentId }, { quiet: true }).catch(() => {
+      markedUpTo = 0; // try again with the next reply
+    });
+  };
+
   const stops = [
     store.on('thread', (event) => {
-      if (event.parentId === parentId) draw();
+      if (event.parentId === parentId) {
+        draw();
+        markThreadRead();
+      }
     }),
     store.on('typing', (event) => {
       if (event.roomId === roomId && event.threadId === parentId) drawTyping();
@@ -119,6 +137,7 @@ export function threadPanel({ store, roomId, parentId, organizationId, canModera
     .then(() => {
       draw();
       scroller.scrollTop = scroller.scrollHeight;
+      markThreadRead();
     })
     .catch((error) => {
       if (isAbort(error)) return;

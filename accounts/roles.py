@@ -22,11 +22,19 @@ class Capability(StrEnum):
     VIEW_MEMBERS = "members.view"
     MANAGE_MEMBERS = "members.manage"
     FOLLOW_ORGANIZATION = "organization.follow"
+    # Post, react, upload, pin, create rooms and DMs (viewers only read).
+    CHAT_WRITE = "chat.write"
+    # Delete anyone's message and manage any channel of the organization.
+    CHAT_MODERATE = "chat.moderate"
+    # See every member's online time (others see only their own).
+    VIEW_TEAM_ONLINE_TIME = "online_time.view_team"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ORG_ADMIN: frozenset(Capability),
-    Role.AGENT: frozenset({Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION}),
+    Role.AGENT: frozenset(
+        {Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION, Capability.CHAT_WRITE}
+    ),
     Role.VIEWER: frozenset({Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION}),
 }
 

@@ -296,7 +296,7 @@ def online_days_for_organization(
     not a member of this organization. Another organization's people never appear.
     """
     organization_id = membership.organization_id
-    if not role_can(membership.role, Capability.MANAGE_MEMBERS):
+    if not role_can(membership.role, Capability.VIEW_TEAM_ONLINE_TIME):
         if user_id is not None and user_id != membership.user_id:
             raise NotFoundError()
         user_id = membership.user_id

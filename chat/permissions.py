@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts.models import Membership
-from accounts.roles import Role
+from accounts.roles import Capability, role_can
 from chat.models import Message, Room, RoomKind, RoomMember, RoomRole
 
-WRITING_ROLES = frozenset({Role.ORG_ADMIN, Role.AGENT})
 ROOM_MANAGERS = frozenset({RoomRole.OWNER, RoomRole.ADMIN})
 
 
@@ -47,11 +46,12 @@ class RoomAccess:
 
     @property
     def writes(self) -> bool:
-        return self.org_role in WRITING_ROLES
+        return role_can(self.org_role, Capability.CHAT_WRITE)
 
     @property
     def is_org_admin(self) -> bool:
-        return self.org_role == Role.ORG_ADMIN
+        """Moderates the organization's chat (org admins, through accounts.roles)."""
+        return role_can(self.org_role, Capability.CHAT_MODERATE)
 
 
 def org_role(user: Any, organization_id: int) -> str | None:
@@ -101,7 +101,7 @@ can_invite = can_post
 
 def can_create_rooms(org_role: str | None) -> bool:
     """Create channels and start DMs: writing roles only."""
-    return org_role in WRITING_ROLES
+    return role_can(org_role, Capability.CHAT_WRITE)
 
 
 def can_join(user: Any, room: Room, *, access: RoomAccess | None = None) -> bool:

@@ -19,9 +19,19 @@ pytestmark = pytest.mark.django_db
     [
         (
             Role.ORG_ADMIN,
-            {Capability.VIEW_MEMBERS, Capability.MANAGE_MEMBERS, Capability.FOLLOW_ORGANIZATION},
+            {
+                Capability.VIEW_MEMBERS,
+                Capability.MANAGE_MEMBERS,
+                Capability.FOLLOW_ORGANIZATION,
+                Capability.CHAT_WRITE,
+                Capability.CHAT_MODERATE,
+                Capability.VIEW_TEAM_ONLINE_TIME,
+            },
         ),
-        (Role.AGENT, {Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION}),
+        (
+            Role.AGENT,
+            {Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION, Capability.CHAT_WRITE},
+        ),
         (Role.VIEWER, {Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION}),
         (None, set()),
         ("owner", set()),

@@ -46,7 +46,8 @@ EXPORT_FORMAT_VERSION = 1
 _HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
 
-def _when(value: datetime | None) -> str | None:
+def export_time(value: datetime | None) -> str | None:
+    """A moment as the export writes it (ISO 8601), for every app's section."""
     return value.isoformat() if value is not None else None
 
 
@@ -113,7 +114,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
 
     export = {
         "format_version": EXPORT_FORMAT_VERSION,
-        "exported_at": _when(timezone.now()),
+        "exported_at": export_time(timezone.now()),
         "profile": {
             "id": user.pk,
             "email": user.email,
@@ -123,20 +124,20 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "time_zone": user.time_zone,
             "account_type": user.account_type,
             "avatar_url": user.avatar.url if user.avatar else None,
-            "email_verified_at": _when(user.email_verified_at),
-            "phone_verified_at": _when(user.phone_verified_at),
-            "email_undeliverable_at": _when(user.email_undeliverable_at),
+            "email_verified_at": export_time(user.email_verified_at),
+            "phone_verified_at": export_time(user.phone_verified_at),
+            "email_undeliverable_at": export_time(user.email_undeliverable_at),
             "email_undeliverable_reason": user.email_undeliverable_reason,
             "active_organization_id": user.active_organization_id,
-            "last_login": _when(user.last_login),
-            "created_at": _when(user.created_at),
+            "last_login": export_time(user.last_login),
+            "created_at": export_time(user.created_at),
         },
         "memberships": [
             {
                 "organization_id": membership.organization_id,
                 "organization_name": membership.organization.name,
                 "role": membership.role,
-                "since": _when(membership.created_at),
+                "since": export_time(membership.created_at),
             }
             for membership in memberships
         ],
@@ -155,15 +156,15 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             {
                 "ip_address": session.ip,
                 "user_agent": session.user_agent,
-                "created_at": _when(session.created_at),
-                "last_seen_at": _when(session.last_seen_at),
+                "created_at": export_time(session.created_at),
+                "last_seen_at": export_time(session.last_seen_at),
             }
             for session in sessions
         ],
         "api_tokens": [
             {
-                "created_at": _when(token["created_at"]),
-                "expires_at": _when(token["expires_at"]),
+                "created_at": export_time(token["created_at"]),
+                "expires_at": export_time(token["expires_at"]),
                 "revoked": token["blacklistedtoken__id"] is not None,
             }
             for token in api_tokens
@@ -178,9 +179,9 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             {
                 "channel": code.channel,
                 "target": code.target,
-                "created_at": _when(code.created_at),
-                "expires_at": _when(code.expires_at),
-                "consumed_at": _when(code.consumed_at),
+                "created_at": export_time(code.created_at),
+                "expires_at": export_time(code.expires_at),
+                "consumed_at": export_time(code.consumed_at),
             }
             for code in VerificationCode.objects.filter(user=user).order_by("created_at", "pk")
         ],
@@ -193,15 +194,15 @@ def user_data_export(*, user: User) -> dict[str, Any]:
                 "birth_date": submission.birth_date.isoformat(),
                 "documents": ["document_front", "document_back", "selfie"],
                 "rejection_reason": submission.rejection_reason,
-                "created_at": _when(submission.created_at),
-                "reviewed_at": _when(submission.reviewed_at),
+                "created_at": export_time(submission.created_at),
+                "reviewed_at": export_time(submission.reviewed_at),
             }
             for submission in KycSubmission.objects.filter(user=user).order_by("created_at", "pk")
         ],
         # Earlier emails, names and phones are data we hold about the person too.
         "profile_history": [
             {
-                "changed_at": _when(entry.history_date),
+                "changed_at": export_time(entry.history_date),
                 "change": _HISTORY_TYPES.get(entry.history_type, entry.history_type),
                 "email": entry.email,
                 "display_name": entry.display_name,
@@ -224,8 +225,8 @@ def _invitation(invitation: Invitation, *, with_email: bool) -> dict[str, Any]:
         "organization_name": invitation.organization.name,
         "role": invitation.role,
         "status": services.invitation_status(invitation),
-        "created_at": _when(invitation.created_at),
-        "expires_at": _when(invitation.expires_at),
+        "created_at": export_time(invitation.created_at),
+        "expires_at": export_time(invitation.expires_at),
     }
     if with_email:
         # The address the person typed when inviting: part of what they did.
@@ -240,7 +241,7 @@ def _audit_event(event: Mapping[str, Any], user: User) -> dict[str, Any]:
     own = event["actor_id"] in (None, user.pk)
     return {
         "action": event["action"],
-        "created_at": _when(event["created_at"]),
+        "created_at": export_time(event["created_at"]),
         "organization_id": event["organization_id"],
         "ip_address": event["ip_address"] if own else None,
         "user_agent": event["user_agent"] if own else "",

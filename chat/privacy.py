@@ -7,14 +7,10 @@ people's messages are theirs, not this person's. One query per kind of record.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from accounts.privacy import export_time
 from chat.models import Attachment, Message, Notification, OnlineDay, Reaction, UserChatSettings
-
-
-def _when(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def chat_data_export(user: Any) -> dict[str, Any]:
@@ -29,9 +25,9 @@ def chat_data_export(user: Any) -> dict[str, Any]:
                 "parent_id": message.parent_id,
                 "kind": message.kind,
                 "body": message.body,
-                "created_at": _when(message.created_at),
-                "edited_at": _when(message.edited_at),
-                "deleted_at": _when(message.deleted_at),
+                "created_at": export_time(message.created_at),
+                "edited_at": export_time(message.edited_at),
+                "deleted_at": export_time(message.deleted_at),
             }
             for message in Message.objects.filter(author=user)
             .select_related("room")
@@ -41,7 +37,7 @@ def chat_data_export(user: Any) -> dict[str, Any]:
             {
                 "message_id": reaction.message_id,
                 "emoji": reaction.emoji,
-                "created_at": _when(reaction.created_at),
+                "created_at": export_time(reaction.created_at),
             }
             for reaction in Reaction.objects.filter(user=user).order_by("created_at", "pk")
         ],
@@ -53,7 +49,7 @@ def chat_data_export(user: Any) -> dict[str, Any]:
                 "name": attachment.name,
                 "content_type": attachment.content_type,
                 "size": attachment.size,
-                "created_at": _when(attachment.created_at),
+                "created_at": export_time(attachment.created_at),
             }
             for attachment in Attachment.objects.filter(uploaded_by=user).order_by(
                 "created_at", "pk"
@@ -64,8 +60,8 @@ def chat_data_export(user: Any) -> dict[str, Any]:
         else {
             "status_text": settings_row.status_text,
             "status_emoji": settings_row.status_emoji,
-            "status_expires_at": _when(settings_row.status_expires_at),
-            "dnd_until": _when(settings_row.dnd_until),
+            "status_expires_at": export_time(settings_row.status_expires_at),
+            "dnd_until": export_time(settings_row.dnd_until),
             "dnd_schedule": settings_row.dnd_schedule,
             "sound_enabled": settings_row.sound_enabled,
             "desktop_enabled": settings_row.desktop_enabled,
@@ -76,9 +72,9 @@ def chat_data_export(user: Any) -> dict[str, Any]:
                 "kind": notification.kind,
                 "title": notification.title,
                 "body": notification.body,
-                "created_at": _when(notification.created_at),
-                "read_at": _when(notification.read_at),
-                "emailed_at": _when(notification.emailed_at),
+                "created_at": export_time(notification.created_at),
+                "read_at": export_time(notification.read_at),
+                "emailed_at": export_time(notification.emailed_at),
             }
             for notification in Notification.objects.filter(user=user).order_by("created_at", "pk")
         ],
@@ -87,8 +83,8 @@ def chat_data_export(user: Any) -> dict[str, Any]:
                 "day": day.day.isoformat(),
                 "online_seconds": day.online_seconds,
                 "active_seconds": day.active_seconds,
-                "first_seen_at": _when(day.first_seen_at),
-                "last_seen_at": _when(day.last_seen_at),
+                "first_seen_at": export_time(day.first_seen_at),
+                "last_seen_at": export_time(day.last_seen_at),
             }
             for day in OnlineDay.objects.filter(user=user).order_by("day")
         ],

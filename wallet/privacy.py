@@ -6,16 +6,12 @@ the wallet. One query per kind of record, however many there are.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
 
+from accounts.privacy import export_time
 from wallet.models import Account, Dispute, Payout, PixCharge, Transfer
-
-
-def _when(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def wallet_data_export(user: Any) -> dict[str, Any]:
@@ -39,7 +35,7 @@ def wallet_data_export(user: Any) -> dict[str, Any]:
         ],
         "transfers": [
             {
-                "created_at": _when(transfer.created_at),
+                "created_at": export_time(transfer.created_at),
                 "kind": transfer.kind,
                 "asset": transfer.asset,
                 "amount": transfer.amount,
@@ -61,8 +57,8 @@ def wallet_data_export(user: Any) -> dict[str, Any]:
                 "tokens": charge.tokens,
                 "amount_centavos": charge.amount_centavos,
                 "status": charge.status,
-                "created_at": _when(charge.created_at),
-                "paid_at": _when(charge.paid_at),
+                "created_at": export_time(charge.created_at),
+                "paid_at": export_time(charge.paid_at),
             }
             for charge in PixCharge.objects.filter(user=user).order_by("created_at", "pk")
         ],
@@ -75,8 +71,8 @@ def wallet_data_export(user: Any) -> dict[str, Any]:
                 "pix_key": payout.pix_key,
                 "status": payout.status,
                 "rejection_reason": payout.rejection_reason,
-                "created_at": _when(payout.created_at),
-                "completed_at": _when(payout.completed_at),
+                "created_at": export_time(payout.created_at),
+                "completed_at": export_time(payout.completed_at),
             }
             for payout in Payout.objects.filter(user=user).order_by("created_at", "pk")
         ],
@@ -89,8 +85,8 @@ def wallet_data_export(user: Any) -> dict[str, Any]:
                 "charged_amount": dispute.charged_amount,
                 "refunded_amount": dispute.refunded_amount,
                 "resolution_note": dispute.resolution_note,
-                "created_at": _when(dispute.created_at),
-                "resolved_at": _when(dispute.resolved_at),
+                "created_at": export_time(dispute.created_at),
+                "resolved_at": export_time(dispute.resolved_at),
             }
             for dispute in Dispute.objects.filter(client=user).order_by("created_at", "pk")
         ],

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.db.models import Model
+from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, Membership, Organization, User
 
@@ -85,3 +86,23 @@ def six_digit_code(text: str) -> str:
     codes = set(re.findall(r"(?<!\d)\d{6}(?!\d)", text))
     assert len(codes) == 1, text
     return codes.pop()
+
+
+def client_for(user: User | None) -> APIClient:
+    """An API client signed in as ``user`` (anonymous for None)."""
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def committed() -> Any:
+    """Run what the block schedules for after commit (tasks, events) when the block ends.
+
+    Tests run inside a transaction that never commits, so ``on_commit`` work (a webhook's
+    settle task, a message's notification task, every socket event) would otherwise never
+    happen.
+    """
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)

@@ -11,12 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rest_framework.test import APIClient
-
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.tests.factories import MembershipFactory, OrganizationFactory, UserFactory
-from accounts.tests.helpers import assert_error, rows
+from accounts.tests.helpers import assert_error, client_for, committed, rows
 from chat.models import Message, Room, RoomKind, RoomMember, RoomRole
 
 __all__ = [
@@ -115,21 +113,6 @@ def send(room: Room, author: User, body: str = "hello", **fields: Any) -> Messag
 
     message, _created = services.message_send(user=author, room=room, body=body, **fields)
     return message
-
-
-def client_for(user: User | None) -> APIClient:
-    """An API client signed in as ``user`` (anonymous for None)."""
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-def committed() -> Any:
-    """Run what the block schedules for after commit (tasks, events) when the block ends."""
-    from django.test import TestCase
-
-    return TestCase.captureOnCommitCallbacks(execute=True)
 
 
 def events_named(published: list[tuple[str, dict[str, Any]]], event: str) -> list[tuple[str, Any]]:

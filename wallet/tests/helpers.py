@@ -7,10 +7,13 @@ import itertools
 from typing import Any
 
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts.models import AccountType, KycStatus, KycSubmission, User
 from accounts.tests.factories import UserFactory
+
+# Shared with every app's tests; wallet tests import them from here too.
+from accounts.tests.helpers import client_for as client_for
+from accounts.tests.helpers import committed as committed
 from wallet import ledger
 from wallet.models import Account, AccountKind, TokenPackage, TransferKind
 
@@ -85,12 +88,6 @@ def platform_balance(kind: str) -> int:
     return account.balance if account else 0
 
 
-def client_for(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def package(**fields: Any) -> TokenPackage:
     return TokenPackage.objects.create(
         **{"name": "Popular", "tokens": 50, "price_centavos": 4500, **fields}
@@ -99,17 +96,6 @@ def package(**fields: Any) -> TokenPackage:
 
 def key() -> str:
     return f"idem-{next(_keys)}"
-
-
-def committed() -> Any:
-    """Run what the block schedules for after commit (tasks, events) when the block ends.
-
-    Tests run inside a transaction that never commits, so ``on_commit`` work (the settle
-    task of a webhook, a payout's send task) would otherwise never happen.
-    """
-    from django.test import TestCase
-
-    return TestCase.captureOnCommitCallbacks(execute=True)
 
 
 def staff_browser(*permissions: str) -> tuple[User, Any]:

@@ -296,7 +296,9 @@ class NotificationKind(models.TextChoices):
     DIRECT_MESSAGE = "direct_message", _("Direct message")
     THREAD_REPLY = "thread_reply", _("Thread reply")
     MESSAGE = "message", _("New message")
-    # Later issues (calls, queue, inbox, CRM) add their kinds here.
+    CALL = "call", _("Call")
+    QUEUE_TURN = "queue_turn", _("Your turn in a queue")
+    # Later issues (inbox, CRM) add their kinds here.
 
 
 class Notification(models.Model):

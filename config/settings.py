@@ -206,6 +206,46 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Calls and the marketplace queue (DESIGN.md §7) -------------------------------------------
+# Starting a call needs this much available; it is held when the professional accepts and is
+# the least a connected call costs.
+CALLS_MINIMUM_FEE: int = env.int("CALLS_MINIMUM_FEE", default=10)
+# The billing unit: a call is charged per started unit of connected time. 60 in production;
+# tests use a few seconds.
+CALLS_BILLING_UNIT_SECONDS: int = env.int("CALLS_BILLING_UNIT_SECONDS", default=60)
+# How often the billing task looks for due calls (Celery beat and the embedded scheduler).
+CALLS_BILLING_INTERVAL_SECONDS: float = env.float("CALLS_BILLING_INTERVAL_SECONDS", default=2.0)
+CALLS_BILLING_BATCH_SIZE: int = env.int("CALLS_BILLING_BATCH_SIZE", default=500)
+# A ringing call not answered in this many seconds is missed.
+CALLS_RING_SECONDS: int = env.int("CALLS_RING_SECONDS", default=30)
+# An accepted call whose media has not connected in this many seconds fails (hold voided).
+CALLS_CONNECT_TIMEOUT_SECONDS: int = env.int("CALLS_CONNECT_TIMEOUT_SECONDS", default=45)
+# A side that drops out of an active call has this long to come back before the call ends.
+CALLS_DISCONNECT_GRACE_SECONDS: int = env.int("CALLS_DISCONNECT_GRACE_SECONDS", default=30)
+# A professional whose last socket has been gone this long is offline.
+CALLS_OFFLINE_AFTER_SECONDS: int = env.int("CALLS_OFFLINE_AFTER_SECONDS", default=60)
+# Which media path calls use: "webrtc" (peer to peer through STUN/TURN) or "agora".
+CALLS_MEDIA_PATH: str = env.str("CALLS_MEDIA_PATH", default="webrtc")
+# STUN and TURN servers given to the browsers of a call. TURN credentials are coturn's REST
+# API ones (use-auth-secret): username "<expiry>:<user id>", password base64(HMAC-SHA1(secret)).
+CALLS_STUN_URLS: list[str] = env.list("CALLS_STUN_URLS", default=[])
+CALLS_TURN_URLS: list[str] = env.list("CALLS_TURN_URLS", default=[])
+CALLS_TURN_SECRET: str = env.str("CALLS_TURN_SECRET", default="")
+CALLS_TURN_TTL_SECONDS: int = env.int("CALLS_TURN_TTL_SECONDS", default=600)
+# Agora.io: the project's App ID and App Certificate; tokens are AccessToken2 ("007").
+AGORA_APP_ID: str = env.str("AGORA_APP_ID", default="")
+AGORA_APP_CERTIFICATE: str = env.str("AGORA_APP_CERTIFICATE", default="")
+AGORA_TOKEN_TTL_SECONDS: int = env.int("AGORA_TOKEN_TTL_SECONDS", default=3600)
+# The marketplace queue: the fee held while waiting (it counts toward the call, so it may not
+# exceed the minimum fee), how long a turn is offered, and what a no-show costs: "refund"
+# (the hold is voided) or "charge" (it is taken, 85/15, like a call charge).
+QUEUE_FEE: int = env.int("QUEUE_FEE", default=5)
+QUEUE_OFFER_SECONDS: int = env.int("QUEUE_OFFER_SECONDS", default=60)
+QUEUE_NO_SHOW_FEE: str = env.str("QUEUE_NO_SHOW_FEE", default="refund")
+QUEUE_MAX_LENGTH: int = env.int("QUEUE_MAX_LENGTH", default=50)
+
+# --- Scheduled tasks ------------------------------------------------------------------------
 # One schedule for both modes: Celery beat (production) and core.scheduler (embedded).
 CELERY_BEAT_SCHEDULE = {
     "accounts.purge_expired_credentials": {
@@ -234,6 +274,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "chat.send_notification_digests",
         "schedule": 60.0,
     },
+    "calls.bill_due_calls": {
+        "task": "calls.bill_due_calls",
+        "schedule": CALLS_BILLING_INTERVAL_SECONDS,
+    },
+    "calls.sweep_calls": {"task": "calls.sweep_calls", "schedule": 5.0},
+    "calls.sweep_professionals": {"task": "calls.sweep_professionals", "schedule": 30.0},
+    "queueing.expire_offers": {"task": "queueing.expire_offers", "schedule": 5.0},
     "chat.purge_unsent_attachments": {
         "task": "chat.purge_unsent_attachments",
         "schedule": crontab(minute="23"),

@@ -17,6 +17,8 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("wallet.api.urls")),
     path("", include("chat.api.urls")),
+    path("", include("calls.api.urls")),
+    path("", include("queueing.api.urls")),
 ]
 
 urlpatterns = [

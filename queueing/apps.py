@@ -6,3 +6,6 @@ class QueueingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "queueing"
     verbose_name = _("Queues")
+
+    def ready(self) -> None:
+        from queueing import receivers  # noqa: F401  (receivers connect on import)

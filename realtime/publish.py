@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -78,12 +79,58 @@ def publish_on_commit(group: str, event: str, payload: dict[str, Any]) -> None:
     the code that built it (in tests, at once) instead of the socket later. Outside a
     transaction the event goes out immediately.
     """
-    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     # The socket frame is encoded here, once: a room of 1,000 sockets would otherwise encode
     # the same frame 1,000 times in the server (realtime_event sends ``text`` as it is).
-    text = json.dumps({"type": event, "data": data})
-    message = {"type": RELAY_TYPE, "event": event, "data": data, "text": text}
+    message = _frame(event, payload)
     transaction.on_commit(lambda: _send(group, message))
+
+
+def _frame(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    text = json.dumps({"type": event, "data": data})
+    return {"type": RELAY_TYPE, "event": event, "data": data, "text": text}
+
+
+def publish_many_on_commit(events: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+    """Queue many ``(group, event, payload)`` sends for after the commit, sent all at once.
+
+    For passes that touch thousands of objects (billing): one round trip to the layer per
+    event would be most of their time, so the sends go out concurrently from one coroutine
+    and the caller does not wait for them (delivery is at most once either way; failures are
+    logged). A payload object shared by several groups is encoded once.
+    """
+    encoded: dict[int, dict[str, Any]] = {}
+    messages = []
+    for group, event, payload in events:
+        message = encoded.get(id(payload))
+        if message is None:
+            message = encoded[id(payload)] = _frame(event, payload)
+        messages.append((group, message))
+    if messages:
+        transaction.on_commit(lambda: _send_many(messages))
+
+
+def _send_many(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+
+        async def send_all() -> None:
+            results = await asyncio.gather(
+                *(layer.group_send(group, message) for group, message in messages),
+                return_exceptions=True,
+            )
+            failed = sum(1 for result in results if isinstance(result, BaseException))
+            if failed:
+                logger.error("realtime publish failed for %s of %s events", failed, len(results))
+
+        if isinstance(layer, InMemoryChannelLayer):
+            async_to_sync(send_all)()
+            return
+        asyncio.run_coroutine_threadsafe(send_all(), _publishing_loop())
+    except Exception:
+        logger.exception("realtime publish of %s events failed", len(messages))
 
 
 def revoke_topic_on_commit(user_id: int, topic: str) -> None:

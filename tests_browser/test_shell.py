@@ -71,7 +71,7 @@ def test_a_person_signs_up_signs_out_signs_in_and_switches_language(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(heading).to_have_text(f"Welcome, {NAME}")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Home", "Wallet", "Profile", "Security"]
+        ["Home", "Professionals", "Queue", "Calls", "Wallet", "Profile", "Security"]
     )
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     expect(status).to_have_attribute("data-state", "connected")
@@ -88,7 +88,7 @@ def test_a_person_signs_up_signs_out_signs_in_and_switches_language(
     expect(page.locator("html")).to_have_attribute("lang", "pt-br")
     expect(heading).to_have_text("Seu perfil")
     expect(page.get_by_role("navigation", name="Principal").get_by_role("link")).to_have_text(
-        ["Início", "Carteira", "Perfil", "Segurança"]
+        ["Início", "Profissionais", "Fila", "Chamadas", "Carteira", "Perfil", "Segurança"]
     )
     expect(page.get_by_label("Idioma", exact=True).last).to_have_value("pt-br")
     expect(status).to_have_attribute("data-state", "connected")

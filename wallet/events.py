@@ -42,16 +42,22 @@ class DisputePayload(TypedDict):
     refunded_amount: int
 
 
-def balance_changed(account: Account) -> None:
-    assert account.user_id is not None
-    payload: BalancePayload = {
+BALANCE_CHANGED = "wallet.balance.changed"
+
+
+def balance_payload(account: Account) -> BalancePayload:
+    return {
         "account": account.kind,
         "asset": account.asset,
         "balance": account.balance,
         "held": account.held,
         "available": account.balance - account.held,
     }
-    publish_on_commit(user_group(account.user_id), "wallet.balance.changed", dict(payload))
+
+
+def balance_changed(account: Account) -> None:
+    assert account.user_id is not None
+    publish_on_commit(user_group(account.user_id), BALANCE_CHANGED, dict(balance_payload(account)))
 
 
 def pix_charge_updated(charge: PixCharge) -> None:

@@ -20,7 +20,7 @@ Balance changes of a user's account are published to that user's sockets after c
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -501,3 +501,354 @@ def ledger_charge(
         for leg in charge_legs(client=client, professional=professional, amount=amount, kind=kind)
     ]
     return ledger_transfer_linked(legs=legs, idempotency_key=idempotency_key, reference=reference)
+
+
+# --- Batched charges (the calls' billing pass) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """One charge of a batch: what ``ledger_charge`` would do for these users and this key.
+
+    ``client_id`` and ``professional_id`` are user ids: the batch finds (or creates) their
+    accounts in one query instead of one per person.
+    """
+
+    client_id: int
+    professional_id: int
+    amount: int
+    reference: str
+    idempotency_key: str
+    kind: str = "charge"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """What became of one ChargeRequest.
+
+    ``transfers``: the legs written (or found, for a replay); empty when refused.
+    ``error``: InsufficientFundsError or IdempotencyMismatchError when refused, else None.
+    ``available_after``: the client's available balance right after this charge (or, when
+    refused or replayed, at that point of the batch).
+    """
+
+    request: ChargeRequest
+    transfers: list[Transfer]
+    error: ApplicationError | None
+    replayed: bool
+    available_after: int
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def ledger_charge_many(
+    charges: Sequence[ChargeRequest],
+    *,
+    on_balance_changed: Callable[[Account], None] | None = None,
+) -> list[ChargeResult]:
+    """Many ``ledger_charge`` calls in one transaction and a handful of queries.
+
+    Each charge is judged on its own, in order, exactly as ``ledger_charge`` would judge it
+    after the ones before it: a wallet that cannot pay refuses that charge only (its result
+    carries the error and nothing of it is written), a key already used returns the first
+    result (``replayed``) or is refused when it named other accounts or amounts. The legs are
+    keyed ``<key>`` / ``<key>#0``, ``<key>#1`` as ``ledger_transfer_linked`` names them, so a
+    replay through either function finds the other's rows.
+
+    Locks every account of the batch once, in primary-key order (the order every writer
+    uses), checks all idempotency keys in one query, writes the transfers with one bulk
+    insert and the balances with one UPDATE, and publishes one ``wallet.balance.changed`` per
+    user account after commit (``on_balance_changed(account)`` instead, when given: a caller
+    that sends many events at once). Raises InvalidAmountError (nothing written) for an amount
+    that is not a positive whole number or a missing key: those are the caller's bugs.
+    """
+    if not charges:
+        return []
+    for charge in charges:
+        _validate_amount(charge.amount)
+        if not charge.idempotency_key:
+            raise ApplicationError(_("A transfer needs an idempotency key."))
+    with transaction.atomic():
+        return _charge_many(charges, on_balance_changed or events.balance_changed)
+
+
+def _charge_many(
+    charges: Sequence[ChargeRequest], on_balance_changed: Callable[[Account], None]
+) -> list[ChargeResult]:
+    token = Asset.TOKEN
+    revenue_key = account_key(kind=AccountKind.PLATFORM_REVENUE, asset=token)
+    wanted: dict[str, dict[str, Any]] = {
+        revenue_key: {"kind": AccountKind.PLATFORM_REVENUE, "asset": token, "never_negative": False}
+    }
+    for charge in charges:
+        for user_id, kind in (
+            (charge.client_id, AccountKind.CLIENT_WALLET),
+            (charge.professional_id, AccountKind.EARNINGS_PENDING),
+        ):
+            wanted[account_key(kind=kind, asset=token, user_id=user_id)] = {
+                "user_id": user_id,
+                "kind": kind,
+                "asset": token,
+                "never_negative": True,
+            }
+    by_key = _lock_accounts_by_key(wanted)
+    accounts = {account.pk: account for account in by_key.values()}
+    revenue = by_key[revenue_key]
+
+    # The legs of every charge, as charge_legs builds them.
+    plans: list[tuple[list[Leg], list[str]]] = []
+    lookup: dict[str, int] = {}
+    for index, charge in enumerate(charges):
+        wallet = by_key[
+            account_key(kind=AccountKind.CLIENT_WALLET, asset=token, user_id=charge.client_id)
+        ]
+        pending = by_key[
+            account_key(
+                kind=AccountKind.EARNINGS_PENDING, asset=token, user_id=charge.professional_id
+            )
+        ]
+        professional_share, platform_share = split_charge(charge.amount)
+        legs = []
+        if professional_share:
+            legs.append(
+                Leg(
+                    debit=wallet,
+                    credit=pending,
+                    amount=professional_share,
+                    kind=charge.kind,
+                    metadata={"share": "professional", **charge.metadata},
+                )
+            )
+        legs.append(
+            Leg(
+                debit=wallet,
+                credit=revenue,
+                amount=platform_share,
+                kind=charge.kind,
+                metadata={"share": "platform", **charge.metadata},
+            )
+        )
+        key = charge.idempotency_key
+        keys = _leg_keys(key, len(legs))
+        plans.append((legs, keys))
+        # The same keys ledger_transfer_linked looks for; the first charge of the batch that
+        # uses a key owns it (a later one with the same key is a replay of it).
+        for candidate in (*keys, key, f"{key}#0", f"{key}#{len(legs)}"):
+            lookup.setdefault(candidate, index)
+
+    # Checked after the locks, as ledger_transfer_linked does: a concurrent writer of the same
+    # key has committed by now.
+    existing: dict[int, list[Transfer]] = {}
+    for transfer in _transfers_keyed(lookup, [charge.idempotency_key for charge in charges]):
+        existing.setdefault(lookup[transfer.idempotency_key], []).append(transfer)
+
+    now = timezone.now()
+    results: list[ChargeResult] = []
+    written: list[Transfer] = []
+    first_by_key: dict[str, tuple[ChargeRequest, list[Leg], list[Transfer]]] = {}
+    touched: set[int] = set()
+    for index, (charge, (legs, keys)) in enumerate(zip(charges, plans, strict=True)):
+        wallet = legs[0].debit
+        key = charge.idempotency_key
+        earlier = first_by_key.get(key)
+        if index in existing or earlier is not None:
+            found = existing[index] if index in existing else earlier[2] if earlier else []
+            try:
+                transfers = _replay(found, legs, keys)
+            except IdempotencyMismatchError as exc:
+                results.append(ChargeResult(charge, [], exc, False, wallet.available))
+            else:
+                results.append(ChargeResult(charge, transfers, None, True, wallet.available))
+            continue
+        transfers = []
+        for leg, leg_key in zip(legs, keys, strict=True):
+            leg.debit.balance -= leg.amount
+            leg.credit.balance += leg.amount
+            transfers.append(
+                Transfer(
+                    debit_account_id=leg.debit.pk,
+                    credit_account_id=leg.credit.pk,
+                    asset=leg.debit.asset,
+                    amount=leg.amount,
+                    kind=leg.kind,
+                    idempotency_key=leg_key,
+                    reference=charge.reference,
+                    batch=key if len(legs) > 1 else "",
+                    hold_id=None,
+                    origin_id=None,
+                    debit_balance_after=leg.debit.balance,
+                    credit_balance_after=leg.credit.balance,
+                    metadata=dict(leg.metadata),
+                    created_at=now,
+                )
+            )
+        try:
+            # Judged on the state after all its legs, as ledger_transfer_linked judges it.
+            _check_available(wallet)
+        except InsufficientFundsError as exc:
+            for leg in legs:
+                leg.debit.balance += leg.amount
+                leg.credit.balance -= leg.amount
+            results.append(ChargeResult(charge, [], exc, False, wallet.available))
+            continue
+        touched.update(pk for leg in legs for pk in (leg.debit.pk, leg.credit.pk))
+        written.extend(transfers)
+        first_by_key[key] = (charge, legs, transfers)
+        results.append(ChargeResult(charge, transfers, None, False, wallet.available))
+
+    if written:
+        changed = [accounts[pk] for pk in sorted(touched)]
+        _save_balances_many(changed, now=now, on_balance_changed=on_balance_changed)
+        _insert_transfers(written)
+    return results
+
+
+# What a batch reads of an account (the timestamps and owners' other columns stay unread).
+_ACCOUNT_FIELDS = ("id", "key", "user_id", "kind", "asset", "balance", "held", "never_negative")
+
+
+def _lock_accounts_by_key(wanted: dict[str, dict[str, Any]]) -> dict[str, Account]:
+    """Lock the accounts keyed ``wanted`` in primary-key order, creating the missing ones."""
+
+    def lock() -> dict[str, Account]:
+        locked = (
+            Account.objects.select_for_update()
+            .filter(key__in=list(wanted))
+            .only(*_ACCOUNT_FIELDS)
+            .order_by("pk")
+        )
+        return {account.key: account for account in locked}
+
+    found = lock()
+    missing = [key for key in wanted if key not in found]
+    if not missing:
+        return found
+    # ignore_conflicts: a concurrent writer may create the same account first. Then every
+    # account is locked again, all together in primary-key order (never one after the other).
+    Account.objects.bulk_create(
+        [Account(key=key, **wanted[key]) for key in missing], ignore_conflicts=True, batch_size=2000
+    )
+    return lock()
+
+
+def _transfers_keyed(lookup: dict[str, int], keys: Sequence[str]) -> list[Transfer]:
+    """The transfers whose key is one of ``lookup`` (``keys`` and their ``#n`` leg keys)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return list(Transfer.objects.filter(idempotency_key__in=list(lookup)).order_by("pk"))
+    # One array of the charges' keys instead of four keys per charge; each is still an index
+    # lookup. The leg keys looked for (<key>, #0, #1, #2) cover every set lookup names.
+    table = Transfer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT t."id", t."idempotency_key" FROM unnest(%s::text[]) AS k(key) '  # noqa: S608
+            f'JOIN "{table}" t ON t."idempotency_key" IN '
+            "(k.key, k.key || '#0', k.key || '#1', k.key || '#2')",
+            [list(set(keys))],
+        )
+        ids = [pk for pk, key in cursor.fetchall() if key in lookup]
+    if not ids:
+        return []
+    return list(Transfer.objects.filter(pk__in=ids).order_by("pk"))
+
+
+_TRANSFER_COLUMNS = (
+    "id",
+    "debit_account_id",
+    "credit_account_id",
+    "asset",
+    "amount",
+    "kind",
+    "idempotency_key",
+    "reference",
+    "batch",
+    "hold_id",
+    "origin_id",
+    "debit_balance_after",
+    "credit_balance_after",
+    "metadata",
+    "created_at",
+)
+
+
+def _insert_transfers(transfers: list[Transfer]) -> None:
+    """Insert new transfers and set their primary keys (PostgreSQL: ids reserved, then COPY)."""
+    import json
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        Transfer.objects.bulk_create(transfers, batch_size=500)
+        return
+    table = Transfer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(transfers)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        columns = ", ".join(f'"{column}"' for column in _TRANSFER_COLUMNS)
+        raw = cursor.cursor  # psycopg's own cursor: COPY is not part of Django's API
+        with raw.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+            for pk, transfer in zip(ids, transfers, strict=True):
+                transfer.pk = pk
+                copy.write_row(
+                    (
+                        pk,
+                        transfer.debit_account_id,
+                        transfer.credit_account_id,
+                        transfer.asset,
+                        transfer.amount,
+                        transfer.kind,
+                        transfer.idempotency_key,
+                        transfer.reference,
+                        transfer.batch,
+                        transfer.hold_id,
+                        transfer.origin_id,
+                        transfer.debit_balance_after,
+                        transfer.credit_balance_after,
+                        json.dumps(transfer.metadata),
+                        transfer.created_at,
+                    )
+                )
+        for transfer in transfers:
+            transfer._state.adding = False
+            transfer._state.db = connection.alias
+
+
+def _save_balances_many(
+    accounts: Sequence[Account],
+    *,
+    now: datetime.datetime,
+    on_balance_changed: Callable[[Account], None],
+) -> None:
+    """One UPDATE for many accounts' balances, then one balance event per user account."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        table = Account._meta.db_table
+        # Three arrays instead of a VALUES list: a statement with thousands of placeholders
+        # costs more to bind on the client than to run.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" AS a SET "balance" = v.balance, "held" = v.held, '  # noqa: S608
+                '"updated_at" = %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) '
+                'AS v(id, balance, held) WHERE a."id" = v.id',
+                [
+                    now,
+                    [account.pk for account in accounts],
+                    [account.balance for account in accounts],
+                    [account.held for account in accounts],
+                ],
+            )
+    else:
+        for account in accounts:
+            account.updated_at = now
+        Account.objects.bulk_update(accounts, ["balance", "held", "updated_at"], batch_size=250)
+    for account in accounts:
+        if account.user_id is not None:
+            on_balance_changed(account)

@@ -19,10 +19,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     display_name = factory.Sequence(lambda n: f"Person {n}")
 
     @factory.post_generation
-    def password(self, create: bool, extracted: Any, **kwargs: Any) -> None:
-        self.set_password(extracted or PASSWORD)
+    def password(user: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+        # factory_boy passes the built instance, not the factory: typed as what it is.
+        user.set_password(extracted or PASSWORD)
         if create:
-            self.save(update_fields=["password"])
+            user.save(update_fields=["password"])
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):

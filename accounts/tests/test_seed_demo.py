@@ -23,6 +23,12 @@ LOGINS = [
     "viewer@atende.test",
     "professional@atende.test",
     "client@atende.test",
+    # The catalog's other professionals and the client who wrote their reviews (calls.seed).
+    "pro2@atende.test",
+    "pro3@atende.test",
+    "pro4@atende.test",
+    "pro5@atende.test",
+    "cliente2@atende.test",
 ]
 
 
@@ -59,7 +65,7 @@ def test_running_it_again_changes_nothing() -> None:
 
     assert accounts_rows() == first
     assert (User.objects.count(), Organization.objects.count(), Membership.objects.count()) == (
-        7,
+        12,
         1,
         4,
     )
@@ -74,7 +80,7 @@ def test_it_tops_up_a_partly_seeded_database() -> None:
     seed()
 
     assert (User.objects.count(), Organization.objects.count(), Membership.objects.count()) == (
-        7,
+        12,
         1,
         4,
     )
@@ -111,8 +117,16 @@ def test_the_demo_professional_is_a_professional_and_demo_contacts_are_verified(
     call_command("seed_demo", stdout=io.StringIO())
 
     assert list(
-        User.objects.filter(account_type="professional").values_list("email", flat=True)
-    ) == ["professional@atende.test"]
+        User.objects.filter(account_type="professional")
+        .order_by("pk")
+        .values_list("email", flat=True)
+    ) == [
+        "professional@atende.test",
+        "pro2@atende.test",
+        "pro3@atende.test",
+        "pro4@atende.test",
+        "pro5@atende.test",
+    ]
     assert User.objects.filter(email_verified_at__isnull=True).count() == 0
     assert User.objects.filter(phone_verified_at__isnull=True).count() == 0
-    assert User.objects.values("phone").distinct().count() == 7
+    assert User.objects.values("phone").distinct().count() == 12

@@ -1,7 +1,20 @@
 """Queue API routes (the marketplace queue; the support inbox's join later)."""
 
-from django.urls import URLPattern
+from django.urls import path
+
+from queueing.api import views
 
 app_name = "queueing"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path(
+        "queue/professionals/<int:professional_id>/join/",
+        views.QueueJoinApi.as_view(),
+        name="join",
+    ),
+    path("queue/mine/", views.QueueMineApi.as_view(), name="mine"),
+    path("queue/entries/<int:entry_id>/leave/", views.QueueLeaveApi.as_view(), name="leave"),
+    path("queue/entries/<int:entry_id>/accept/", views.QueueAcceptApi.as_view(), name="accept"),
+    path("queue/entries/<int:entry_id>/decline/", views.QueueDeclineApi.as_view(), name="decline"),
+    path("queue/professional/", views.ProfessionalQueueApi.as_view(), name="professional"),
+]

@@ -3,6 +3,7 @@
 
 import { getUser, isSecondFactorPending, onUserChange, requireSecondFactor, setUser } from './auth.js';
 import { api, onSecondFactorRequired, onUnauthorized } from './api.js';
+import { mountCallAlerts } from './calls/alerts.js';
 import { startHeartbeat } from './chat/presence.js';
 import { h, liveRegions } from './components.js';
 import { mountHeader } from './header.js';
@@ -53,3 +54,5 @@ socket.onRefused(() => {
 });
 
 startRouter(main);
+// A professional's incoming call and a client's queue turn, on whatever screen is open.
+mountCallAlerts();

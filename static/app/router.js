@@ -9,6 +9,9 @@ import { activeMembership, getUser, isSecondFactorPending } from './auth.js';
 import { gettext } from './i18n.js';
 import { socket } from './socket.js';
 import { setPageTitle } from './title.js';
+import * as call from './screens/call.js';
+import * as callHistory from './screens/callhistory.js';
+import * as catalog from './screens/catalog.js';
 import * as chat from './screens/chat.js';
 import * as forgotPassword from './screens/forgotpassword.js';
 import * as earnings from './screens/earnings.js';
@@ -18,7 +21,10 @@ import * as kyc from './screens/kyc.js';
 import * as members from './screens/members.js';
 import * as myData from './screens/mydata.js';
 import * as notFound from './screens/notfound.js';
+import * as proDashboard from './screens/prodashboard.js';
+import * as professional from './screens/professional.js';
 import * as profile from './screens/profile.js';
+import * as queue from './screens/queue.js';
 import * as resetPassword from './screens/resetpassword.js';
 import * as security from './screens/security.js';
 import * as signIn from './screens/signin.js';
@@ -52,6 +58,14 @@ const routes = [
   { pattern: /^\/chat(?:\/(?<roomId>\d+))?$/, screen: chat, access: 'signed-in' },
   // The link of the invitation e-mail; anyone may open it, then sign in or sign up to accept.
   { pattern: /^\/invitations\/(?<token>[^/]+)$/, screen: invitation, access: 'any' },
+  // Paid video calls: the catalog, a professional's page, a call, the history, the client's
+  // queues and the professional's dashboard (with its public page's editor).
+  { pattern: /^\/professionals$/, screen: catalog, access: 'signed-in' },
+  { pattern: /^\/professionals\/(?<professionalId>\d+)$/, screen: professional, access: 'signed-in' },
+  { pattern: /^\/calls$/, screen: callHistory, access: 'signed-in' },
+  { pattern: /^\/calls\/(?<callId>\d+)$/, screen: call, access: 'signed-in' },
+  { pattern: /^\/queue$/, screen: queue, access: 'signed-in' },
+  { pattern: /^\/professional(?:\/(?<section>profile))?$/, screen: proDashboard, access: 'signed-in' },
 ];
 
 /**
@@ -73,6 +87,9 @@ export function navItems(user) {
   const membership = activeMembership(user);
   return [
     { href: '/', label: gettext('Home') },
+    { href: '/professionals', label: gettext('Professionals') },
+    user.account_type === 'professional' ? { href: '/professional', label: gettext('Dashboard') } : { href: '/queue', label: gettext('Queue') },
+    { href: '/calls', label: gettext('Calls') },
     { href: '/wallet', label: gettext('Wallet') },
     user.account_type === 'professional' ? { href: '/earnings', label: gettext('Earnings') } : null,
     membership ? { href: '/chat', label: gettext('Chat') } : null,

@@ -25,6 +25,15 @@ SOUNDS: dict[str, list[tuple[float, float, float, float]]] = {
     "mention": [(659.25, 0.0, 0.22, 0.55), (880.0, 0.12, 0.35, 0.5)],
     # Any other notification: one soft note (C6) with a quiet fifth above it.
     "message": [(1046.5, 0.0, 0.28, 0.4), (1567.98, 0.0, 0.2, 0.12)],
+    # An incoming call (played on a loop): two quick rising pairs (G5, B5), then a silence up to
+    # 2.2 s (the silent "note" only sets the length) so the loop rings like a phone.
+    "ringtone": [
+        (783.99, 0.0, 0.3, 0.5),
+        (987.77, 0.15, 0.3, 0.45),
+        (783.99, 0.5, 0.3, 0.5),
+        (987.77, 0.65, 0.4, 0.45),
+        (440.0, 0.0, 2.18, 0.0),
+    ],
 }
 
 

@@ -83,6 +83,9 @@ class Command(BaseCommand):
             client=User.objects.get(email="client@atende.test"),
             professional=User.objects.get(email="professional@atende.test"),
         )
+        from calls.seed import seed_calls_demo
+
+        seed_calls_demo(professional=User.objects.get(email="professional@atende.test"))
         from chat.seed import seed_chat_demo
 
         seed_chat_demo(organization=organization)
@@ -90,6 +93,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _name, _role, _staff, purpose in DEMO_PEOPLE:
             self.stdout.write(f"  {email:<28} {purpose}")
+        from calls.seed import DEMO_PROFESSIONALS, DEMO_REVIEWER
+
+        for professional in DEMO_PROFESSIONALS:
+            self.stdout.write(f"  {professional[0]:<28} professional in the catalog")
+        self.stdout.write(f"  {DEMO_REVIEWER[0]:<28} client (wrote the demo reviews)")
         self.stdout.write(
             f"The admin asks staff for a 2FA code: authenticator secret {DEMO_STAFF_TOTP_SECRET}"
         )

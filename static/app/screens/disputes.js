@@ -136,6 +136,15 @@ export function disputesSection({ signal, onCleanup, onChargesChanged }) {
     );
   };
 
+  // The call history links here with ?dispute=<reference>: open that charge's form once.
+  let requested = new URLSearchParams(window.location.search).get('dispute');
+  const openRequested = () => {
+    if (!requested || !disputable.has(requested)) return;
+    const reference = requested;
+    requested = null;
+    open(reference, element.querySelector('#disputes-title'));
+  };
+
   const loadCharges = serialized(async () => {
     try {
       const rows = await api.get('/wallet/disputes/charges/', { signal });
@@ -143,6 +152,7 @@ export function disputesSection({ signal, onCleanup, onChargesChanged }) {
       until = new Map(rows.map((row) => [row.reference, new Date(row.disputable_until)]));
       drawCharges();
       onChargesChanged();
+      openRequested();
     } catch (error) {
       if (error.name !== 'AbortError') chargesBody.replaceChildren(h('p', { class: 'error-text' }, errorText(error)));
     }

@@ -35,6 +35,9 @@ from rest_framework import status as http
 from accounts.models import AccountType
 from accounts.policies import Action, require
 from calls import events, signals
+
+# One "only professionals" error for the whole app (profile edits and the switch alike).
+from calls.catalog import NotProfessionalError
 from calls.models import (
     FINAL_STATUSES,
     LIVE_STATUSES,
@@ -96,12 +99,6 @@ class InvalidTransitionError(ApplicationError):
     code = "calls.invalid_transition"
     status_code = http.HTTP_409_CONFLICT
     default_message = gettext_lazy("This call cannot do that now.")
-
-
-class NotProfessionalError(ApplicationError):
-    code = "calls.not_professional"
-    status_code = http.HTTP_403_FORBIDDEN
-    default_message = gettext_lazy("Only professionals can do this.")
 
 
 def _refuse(call: Call) -> InvalidTransitionError:

@@ -25,6 +25,9 @@ class RoomKind(models.TextChoices):
     PRIVATE = "private", _("Private channel")
     DIRECT = "direct", _("Direct message")
     GROUP = "group", _("Group direct message")
+    # A support conversation's messages (queueing.Conversation owns the room). It has no
+    # RoomMember rows, so chat's own rooms, search and notifications never reach it.
+    SUPPORT = "support", _("Support conversation")
 
 
 CHANNEL_KINDS = (RoomKind.CHANNEL, RoomKind.PRIVATE)
@@ -65,7 +68,7 @@ class Room(TimestampedModel):
                 name="chat_room_direct_key_unique",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=CHANNEL_KINDS, direct_key__isnull=True)
+                condition=Q(kind__in=(*CHANNEL_KINDS, RoomKind.SUPPORT), direct_key__isnull=True)
                 | Q(kind__in=DIRECT_KINDS, direct_key__isnull=False),
                 name="chat_room_direct_key_for_direct_rooms",
             ),
@@ -133,6 +136,8 @@ class MessageKind(models.TextChoices):
     TEXT = "text", _("Text")
     VOICE = "voice", _("Voice message")
     SYSTEM = "system", _("System")
+    # Staff-only message in a support conversation: never shown to the contact.
+    NOTE = "note", _("Internal note")
 
 
 class Message(models.Model):
@@ -165,6 +170,9 @@ class Message(models.Model):
     last_reply_at = models.DateTimeField(null=True, blank=True)
     mentions_all = models.BooleanField(default=False)  # @channel / @all
     mentions_here = models.BooleanField(default=False)  # @here
+    # Support rooms: written by the conversation's contact (a widget visitor has no author;
+    # a signed-in student is also the author).
+    by_contact = models.BooleanField(default=False)
     # The sender's own id for this message: a retried send with the same one is the same
     # message, never a second copy.
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
@@ -188,6 +196,15 @@ class Message(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=MessageKind.values), name="chat_message_kind_valid"
+            ),
+            # A visitor has no author row, so their retries are made unique per room.
+            models.UniqueConstraint(
+                fields=("room", "client_id"),
+                condition=Q(by_contact=True, client_id__isnull=False),
+                name="chat_message_contact_client_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="note", by_contact=True), name="chat_message_note_by_staff"
             ),
         ]
         indexes = [
@@ -298,6 +315,11 @@ class NotificationKind(models.TextChoices):
     MESSAGE = "message", _("New message")
     CALL = "call", _("Call")
     QUEUE_TURN = "queue_turn", _("Your turn in a queue")
+    SUPPORT_CONVERSATION = "support_conversation", _("New support conversation")
+    SUPPORT_ASSIGNED = "support_assigned", _("Support conversation assigned to you")
+    SUPPORT_MENTION = "support_mention", _("Mention in an internal note")
+    SUPPORT_SLA_WARNING = "support_sla_warning", _("SLA about to be breached")
+    SUPPORT_SLA_BREACH = "support_sla_breach", _("SLA breached")
     # Later issues (inbox, CRM) add their kinds here.
 
 

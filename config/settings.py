@@ -245,6 +245,16 @@ QUEUE_OFFER_SECONDS: int = env.int("QUEUE_OFFER_SECONDS", default=60)
 QUEUE_NO_SHOW_FEE: str = env.str("QUEUE_NO_SHOW_FEE", default="refund")
 QUEUE_MAX_LENGTH: int = env.int("QUEUE_MAX_LENGTH", default=50)
 
+# --- Support inbox ---------------------------------------------------------------------------
+# Open conversations an agent holds at once, unless their organization sets another.
+INBOX_DEFAULT_CAPACITY: int = env.int("INBOX_DEFAULT_CAPACITY", default=5)
+# An agent whose sockets all closed stops receiving conversations after this long.
+INBOX_OFFLINE_AFTER_SECONDS: int = env.int("INBOX_OFFLINE_AFTER_SECONDS", default=60)
+# How long a widget visitor's signed token stays valid (it is renewed on every visit).
+WIDGET_TOKEN_MAX_AGE_DAYS: int = env.int("WIDGET_TOKEN_MAX_AGE_DAYS", default=30)
+# Where visitors' pages are told to open the widget's socket and API (empty: the request's host).
+WIDGET_PUBLIC_URL: str = env.str("WIDGET_PUBLIC_URL", default="")
+
 # --- Scheduled tasks ------------------------------------------------------------------------
 # One schedule for both modes: Celery beat (production) and core.scheduler (embedded).
 CELERY_BEAT_SCHEDULE = {
@@ -281,6 +291,10 @@ CELERY_BEAT_SCHEDULE = {
     "calls.sweep_calls": {"task": "calls.sweep_calls", "schedule": 5.0},
     "calls.sweep_professionals": {"task": "calls.sweep_professionals", "schedule": 30.0},
     "queueing.expire_offers": {"task": "queueing.expire_offers", "schedule": 5.0},
+    "queueing.requeue_unanswered": {"task": "queueing.requeue_unanswered", "schedule": 15.0},
+    "queueing.check_sla": {"task": "queueing.check_sla", "schedule": 30.0},
+    "queueing.wake_snoozed": {"task": "queueing.wake_snoozed", "schedule": 30.0},
+    "queueing.sweep_agents": {"task": "queueing.sweep_agents", "schedule": 30.0},
     "chat.purge_unsent_attachments": {
         "task": "chat.purge_unsent_attachments",
         "schedule": crontab(minute="23"),
@@ -371,6 +385,9 @@ REST_FRAMEWORK = {
         # Posting to chat: a flood of messages from one person is refused with 429.
         "chat_message": env.str("API_THROTTLE_CHAT_MESSAGE", default="60/min"),
         "chat_upload": env.str("API_THROTTLE_CHAT_UPLOAD", default="20/min"),
+        # The support widget, per visitor: its messages and everything else it asks.
+        "widget_message": env.str("API_THROTTLE_WIDGET_MESSAGE", default="20/min"),
+        "widget": env.str("API_THROTTLE_WIDGET", default="120/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -39,10 +39,12 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(domain="djangojs"), name="javascript-catalog"),
     path("i18n/setlang/", set_language, name="set_language"),
     # Browsers ask for /favicon.ico whatever the page says; point them at the real icon.
+    # The support widget's demo page (a plain page embedding the widget's <script>).
+    path("widget/", include("queueing.web_urls")),
     path("favicon.ico", RedirectView.as_view(url="/static/app/icon.svg", permanent=True)),
     # Every other path that is not an API or a file belongs to the web app's router.
     re_path(
-        r"^(?!api/|_allauth/|admin/|static/|media/|ws/|webhooks/|jsi18n/|i18n/|healthz|favicon\.ico).*$",
+        r"^(?!api/|_allauth/|admin/|static/|media/|ws/|widget/|webhooks/|jsi18n/|i18n/|healthz|favicon\.ico).*$",
         views.app_shell,
         name="app",
     ),

@@ -8,4 +8,7 @@ class QueueingConfig(AppConfig):
     verbose_name = _("Queues")
 
     def ready(self) -> None:
-        from queueing import receivers  # noqa: F401  (receivers connect on import)
+        from queueing import inbox_topics, presence, receivers  # noqa: F401
+
+        inbox_topics.register()
+        presence.register()

@@ -29,3 +29,62 @@ def expire_offers() -> int:
     from queueing.services import queue_offers_expire
 
     return queue_offers_expire()
+
+
+# --- Support inbox ---------------------------------------------------------------------------
+
+
+@shared_task(name="queueing.route_conversation", ignore_result=True)
+def route_conversation(conversation_id: int) -> int | None:
+    """Assign a waiting conversation by its queue's strategy; a rerun finds it assigned."""
+    from queueing.routing import route_conversation as route
+
+    return route(conversation_id=conversation_id)
+
+
+@shared_task(name="queueing.assign_waiting_for_agent", ignore_result=True)
+def assign_waiting_for_agent(organization_id: int, user_id: int) -> list[int]:
+    """Fill an agent's free capacity from the waiting line; a rerun finds it full or empty."""
+    from queueing.routing import assign_waiting_for_agent as assign
+
+    return assign(organization_id=organization_id, user_id=user_id)
+
+
+@shared_task(name="queueing.route_waiting", ignore_result=True)
+def route_waiting(queue_id: int) -> list[int]:
+    """Route everything waiting in a queue (its agents came online, its hours changed)."""
+    from queueing.routing import route_waiting as route
+
+    return route(queue_id=queue_id)
+
+
+@shared_task(name="queueing.requeue_unanswered", ignore_result=True)
+def requeue_unanswered() -> int:
+    """Put back in line the conversations whose assignee did not answer in time (periodic)."""
+    from queueing.routing import requeue_unanswered as requeue
+
+    return requeue()
+
+
+@shared_task(name="queueing.check_sla", ignore_result=True)
+def check_sla() -> dict[str, int]:
+    """Warn before SLA breaches and record them (periodic; safe in two workers)."""
+    from queueing.sla import sla_check
+
+    return sla_check()
+
+
+@shared_task(name="queueing.wake_snoozed", ignore_result=True)
+def wake_snoozed() -> int:
+    """Reopen snoozed conversations whose time came (periodic)."""
+    from queueing.inbox import wake_snoozed as wake
+
+    return wake()
+
+
+@shared_task(name="queueing.sweep_agents", ignore_result=True)
+def sweep_agents() -> int:
+    """Stop routing to agents whose sockets closed long enough ago (periodic)."""
+    from queueing.agents import agents_sweep
+
+    return agents_sweep()

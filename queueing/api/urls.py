@@ -1,6 +1,6 @@
-"""Queue API routes (the marketplace queue; the support inbox's join later)."""
+"""Queue API routes: the marketplace queue, the support inbox and the support widget."""
 
-from django.urls import path
+from django.urls import include, path
 
 from queueing.api import views
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("queue/entries/<int:entry_id>/accept/", views.QueueAcceptApi.as_view(), name="accept"),
     path("queue/entries/<int:entry_id>/decline/", views.QueueDeclineApi.as_view(), name="decline"),
     path("queue/professional/", views.ProfessionalQueueApi.as_view(), name="professional"),
+    path("inbox/", include("queueing.api.inbox_urls")),
+    path("widget/", include("queueing.api.widget_urls")),
 ]

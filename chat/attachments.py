@@ -356,6 +356,18 @@ def attachment_upload(
     (422).
     """
     _ensure_may_upload(user=user, room=room)
+    return attachment_store(room=room, uploaded_by_id=user.pk, file=file, duration_ms=duration_ms)
+
+
+def attachment_store(
+    *, room: Room, uploaded_by_id: int | None, file: Any, duration_ms: int | None = None
+) -> Attachment:
+    """The checks and storage of ``attachment_upload``, without asking who may upload.
+
+    For callers that decided that themselves (support conversations: the assignee, or a
+    widget visitor, who has no user row: ``uploaded_by_id`` None). Raises the size, type and
+    image errors of ``attachment_upload``.
+    """
     size = int(file.size)
     if size > settings.CHAT_ATTACHMENT_MAX_BYTES:
         raise attachment_too_large()
@@ -381,7 +393,7 @@ def attachment_upload(
     attachment = Attachment(
         organization_id=room.organization_id,
         room=room,
-        uploaded_by=user,
+        uploaded_by_id=uploaded_by_id,
         kind=kind,
         name=clean_name(original_name, content_type=content_type),
         content_type=content_type,

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, `/ws/` through the one realtime consumer."""
+"""ASGI entry point: HTTP through Django; `/ws/` (signed-in users) and `/ws/widget/` (support
+widget visitors), each through its one consumer."""
 
 import os
 
@@ -14,15 +15,19 @@ from django.urls import path  # noqa: E402
 
 from realtime.consumers import RealtimeConsumer  # noqa: E402
 from realtime.middleware import RealtimeAuthMiddlewareStack  # noqa: E402
+from realtime.widget import WidgetConsumer  # noqa: E402
 
-websocket_urlpatterns = [path("ws/", RealtimeConsumer.as_asgi())]
+websocket_urlpatterns = [
+    # Visitors come from the organizations' own sites and carry no cookie of ours: the
+    # consumer checks the origin against the widget's allowed origins itself.
+    path("ws/widget/", WidgetConsumer.as_asgi()),
+    # The origin check stops other sites from riding a signed-in user's session cookie.
+    path(
+        "ws/",
+        AllowedHostsOriginValidator(RealtimeAuthMiddlewareStack(RealtimeConsumer.as_asgi())),
+    ),
+]
 
 application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # The origin check stops other sites from riding a visitor's session cookie.
-        "websocket": AllowedHostsOriginValidator(
-            RealtimeAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+    {"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)}
 )

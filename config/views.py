@@ -51,8 +51,23 @@ def app_shell(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         "user": user,
         "two_factor_pending": two_factor_pending,
         "chat_group_dm_max_members": settings.CHAT_GROUP_DM_MAX_MEMBERS,
+        # The support widget the /support screen embeds in-app (the key is public anyway;
+        # sent to anonymous pages too, since signing in does not reload the page).
+        "support_widget_key": _support_widget_key(),
     }
     return render(request, "app.html", {"app_config": app_config})
+
+
+def _support_widget_key() -> str | None:
+    """The public key of the first enabled support widget (the demo organization's), or None."""
+    from queueing.models import SupportWidget
+
+    return (
+        SupportWidget.objects.filter(enabled=True)
+        .order_by("pk")
+        .values_list("public_key", flat=True)
+        .first()
+    )
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -8,7 +8,8 @@ class QueueingConfig(AppConfig):
     verbose_name = _("Queues")
 
     def ready(self) -> None:
-        from queueing import inbox_topics, presence, receivers  # noqa: F401
+        from queueing import inbox_topics, presence, receivers, widget_socket  # noqa: F401
 
         inbox_topics.register()
         presence.register()
+        widget_socket.register()

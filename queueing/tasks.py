@@ -88,3 +88,11 @@ def sweep_agents() -> int:
     from queueing.agents import agents_sweep
 
     return agents_sweep()
+
+
+@shared_task(name="queueing.publish_queue_positions", ignore_result=True)
+def publish_queue_positions(queue_id: int) -> int:
+    """Tell everyone waiting in a queue their current place (coalesced; reads the line now)."""
+    from queueing.inbox_events import queue_positions_publish
+
+    return queue_positions_publish(queue_id)

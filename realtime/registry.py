@@ -162,3 +162,63 @@ def register_action(name: str, handler: ActionHandler) -> None:
 
 def action_handler(name: str) -> ActionHandler | None:
     return _actions.get(name)
+
+
+# --- visitors: the support widget's socket ---------------------------------------------------
+#
+# ``/ws/widget/`` serves people without an account (website visitors). realtime does not know
+# how they prove who they are: one app registers an authenticator that turns the handshake
+# (public key, token, origin) into a Visitor, or refuses it, and the actions visitors may send.
+
+
+@dataclass(frozen=True)
+class VisitorHandshake:
+    """What a widget socket's handshake says: query ``key`` and ``token``, ``Origin`` header,
+    and our own origin (``scheme://host`` the socket reached)."""
+
+    key: str | None
+    token: str | None
+    origin: str | None
+    own_origin: str
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who a widget socket speaks for: the socket joins ``groups`` and is greeted with
+    ``hello`` (the data of its ``realtime.hello`` frame)."""
+
+    id: int
+    organization_id: int
+    groups: tuple[str, ...]
+    hello: Mapping[str, Any]
+
+
+# Runs in a worker thread (it may use the database); None refuses the handshake.
+VisitorAuthenticator = Callable[[VisitorHandshake], Visitor | None]
+
+_visitor_authenticator: list[VisitorAuthenticator] = []
+_visitor_actions: dict[str, ActionHandler] = {}
+
+
+def register_visitor_authenticator(authenticator: VisitorAuthenticator) -> None:
+    """Decide who may open ``/ws/widget/``; there is one (registering it again is a no-op)."""
+    if _visitor_authenticator and _visitor_authenticator[0] is not authenticator:
+        raise ValueError("A visitor authenticator is already registered.")
+    _visitor_authenticator[:] = [authenticator]
+
+
+def visitor_authenticator() -> VisitorAuthenticator | None:
+    return _visitor_authenticator[0] if _visitor_authenticator else None
+
+
+def register_visitor_action(name: str, handler: ActionHandler) -> None:
+    """Accept ``{"action": name, ...}`` from widget sockets (``context.user`` is the Visitor)."""
+    if not _ACTION.match(name) or name in BUILTIN_ACTIONS:
+        raise ValueError(f"Action name {name!r} is reserved or malformed.")
+    if name in _visitor_actions and _visitor_actions[name] is not handler:
+        raise ValueError(f"Visitor action {name!r} is already registered.")
+    _visitor_actions[name] = handler
+
+
+def visitor_action_handler(name: str) -> ActionHandler | None:
+    return _visitor_actions.get(name)

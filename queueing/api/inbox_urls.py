@@ -1,5 +1,8 @@
-"""Support inbox API routes for staff (agents, supervisors, org admins)."""
+"""Support inbox API routes for staff (agents, supervisors, org admins).
 
-from django.urls import path  # noqa: F401
+Included under ``/api/v1/inbox/``; every route starts with the organization's id.
+"""
 
-urlpatterns: list = []
+from queueing.api import inbox
+
+urlpatterns = inbox.urlpatterns

@@ -16,6 +16,8 @@ import * as chat from './screens/chat.js';
 import * as forgotPassword from './screens/forgotpassword.js';
 import * as earnings from './screens/earnings.js';
 import * as home from './screens/home.js';
+import * as inbox from './screens/inbox.js';
+import * as inboxSettings from './screens/inboxsettings.js';
 import * as invitation from './screens/invitation.js';
 import * as kyc from './screens/kyc.js';
 import * as members from './screens/members.js';
@@ -29,6 +31,8 @@ import * as resetPassword from './screens/resetpassword.js';
 import * as security from './screens/security.js';
 import * as signIn from './screens/signin.js';
 import * as signUp from './screens/signup.js';
+import * as supervisor from './screens/supervisor.js';
+import * as support from './screens/support.js';
 import * as twoFactor from './screens/twofactor.js';
 import * as verify from './screens/verify.js';
 import * as wallet from './screens/wallet.js';
@@ -56,6 +60,13 @@ const routes = [
   { pattern: /^\/organizations\/(?<organizationId>\d+)\/members$/, screen: members, access: 'signed-in' },
   // The team chat of the organization the person works in; the id opens one room.
   { pattern: /^\/chat(?:\/(?<roomId>\d+))?$/, screen: chat, access: 'signed-in' },
+  // The support inbox of that organization; the id opens one conversation. Supervisor and
+  // settings are for its admins (the screens explain that to anyone else).
+  { pattern: /^\/inbox\/supervisor$/, screen: supervisor, access: 'signed-in' },
+  { pattern: /^\/inbox\/settings$/, screen: inboxSettings, access: 'signed-in' },
+  { pattern: /^\/inbox(?:\/(?<conversationId>\d+))?$/, screen: inbox, access: 'signed-in' },
+  // A client (a student) talking to the school's support team: the widget, in-app.
+  { pattern: /^\/support$/, screen: support, access: 'signed-in' },
   // The link of the invitation e-mail; anyone may open it, then sign in or sign up to accept.
   { pattern: /^\/invitations\/(?<token>[^/]+)$/, screen: invitation, access: 'any' },
   // Paid video calls: the catalog, a professional's page, a call, the history, the client's
@@ -93,7 +104,10 @@ export function navItems(user) {
     { href: '/wallet', label: gettext('Wallet') },
     user.account_type === 'professional' ? { href: '/earnings', label: gettext('Earnings') } : null,
     membership ? { href: '/chat', label: gettext('Chat') } : null,
+    membership ? { href: '/inbox', label: gettext('Inbox') } : null,
     membership ? { href: `/organizations/${membership.organization.id}/members`, label: gettext('Members') } : null,
+    // People outside every organization (clients, students) reach its support from here.
+    membership ? null : { href: '/support', label: gettext('Support') },
     { href: '/profile', label: gettext('Profile') },
     { href: '/security', label: gettext('Security') },
   ].filter(Boolean);

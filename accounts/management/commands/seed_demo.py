@@ -89,6 +89,9 @@ class Command(BaseCommand):
         from chat.seed import seed_chat_demo
 
         seed_chat_demo(organization=organization)
+        from queueing.seed import seed_inbox_demo
+
+        widget = seed_inbox_demo(organization=organization)
         self.stdout.write(self.style.SUCCESS(f"Demo organization: {organization.name}"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _name, _role, _staff, purpose in DEMO_PEOPLE:
@@ -98,6 +101,10 @@ class Command(BaseCommand):
         for professional in DEMO_PROFESSIONALS:
             self.stdout.write(f"  {professional[0]:<28} professional in the catalog")
         self.stdout.write(f"  {DEMO_REVIEWER[0]:<28} client (wrote the demo reviews)")
+        self.stdout.write(
+            "Support widget demo page: http://localhost:8000/widget/demo/ "
+            f"(public key {widget.public_key}; agents answer at /inbox)"
+        )
         self.stdout.write(
             f"The admin asks staff for a 2FA code: authenticator secret {DEMO_STAFF_TOTP_SECRET}"
         )

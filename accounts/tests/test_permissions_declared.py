@@ -15,6 +15,12 @@ OPEN_TO_ANYONE = {
     "api/v1/auth/token/revoke/": "TokenRevokeApi",
     # An invitation link shows what it invites to before the person signs in (or up).
     "api/v1/invitations/<str:token>/": "InvitationPublicApi",
+    # The support widget before a visitor has a token: its look and departments, starting a
+    # session, and the offline form. Each checks the public key and the page's origin itself
+    # (queueing.widget.origin_check), and the rest of the widget needs the visitor's token.
+    "api/v1/widget/config/": "WidgetConfigApi",
+    "api/v1/widget/session/": "WidgetSessionApi",
+    "api/v1/widget/offline/": "WidgetOfflineApi",
 }
 
 

@@ -21,7 +21,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -77,6 +77,22 @@ class IsInboxAdmin(IsInboxStaff):
 
     def check(self, user: Any, organization_id: int) -> None:
         inbox_access.require_configure(user, organization_id)
+
+
+class IsInboxStaffReadingOrAdmin(IsInboxStaff):
+    """Reading (GET) for any staff member of the organization; changes for org admins."""
+
+    reader: type[IsInboxStaff] = IsInboxStaff
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        chosen = self.reader() if request.method in SAFE_METHODS else IsInboxAdmin()
+        return chosen.has_permission(request, view)
+
+
+class IsInboxAgentReadingOrAdmin(IsInboxStaffReadingOrAdmin):
+    """Reading for agents and admins (canned responses are for answering); changes for admins."""
+
+    reader = IsInboxAgent
 
 
 class ConversationCursorPagination(CursorPagination):
@@ -762,8 +778,7 @@ class SupervisorApi(APIView):
 class DepartmentListApi(APIView):
     """The organization's departments; create one (org admins)."""
 
-    def get_permissions(self) -> list[BasePermission]:
-        return [IsInboxStaff() if self.request.method == "GET" else IsInboxAdmin()]
+    permission_classes = (IsInboxStaffReadingOrAdmin,)
 
     @extend_schema(responses=serializers.InboxDepartmentOutput(many=True), summary="Departments")
     def get(self, request: Request, organization_id: int) -> Response:
@@ -829,8 +844,7 @@ class DepartmentDetailApi(APIView):
 class QueueListApi(APIView):
     """The organization's queues with their members; create one (org admins)."""
 
-    def get_permissions(self) -> list[BasePermission]:
-        return [IsInboxStaff() if self.request.method == "GET" else IsInboxAdmin()]
+    permission_classes = (IsInboxStaffReadingOrAdmin,)
 
     @extend_schema(responses=serializers.InboxQueueOutput(many=True), summary="Queues")
     def get(self, request: Request, organization_id: int) -> Response:
@@ -919,8 +933,7 @@ class QueueMemberApi(APIView):
 class CannedListApi(APIView):
     """Canned responses (agents read them); create one (org admins)."""
 
-    def get_permissions(self) -> list[BasePermission]:
-        return [IsInboxAgent() if self.request.method == "GET" else IsInboxAdmin()]
+    permission_classes = (IsInboxAgentReadingOrAdmin,)
 
     @extend_schema(
         parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Shortcut, title, text.")],

@@ -24,6 +24,8 @@ from queueing.models import (
     Conversation,
     ConversationStatus,
     CsatResponse,
+    Department,
+    QueueMember,
     SlaStatus,
     SupportAgent,
     SupportQueue,
@@ -476,3 +478,89 @@ def contact_has_unresolved(contact_id: int) -> bool:
     return Conversation.objects.filter(
         contact_id=contact_id, status__in=_unresolved_values()
     ).exists()
+
+
+# --- Configuration and files, for the staff API -----------------------------------------------
+
+
+def _members_by_name(members: QuerySet[QueueMember]) -> QuerySet[QueueMember]:
+    return members.select_related("user").order_by("user__display_name", "user__email", "pk")
+
+
+def queues_with_members(*, organization_id: int) -> list[tuple[SupportQueue, list[QueueMember]]]:
+    """The organization's queues (by department, priority, name) with their members: two
+    queries."""
+    queues = list(
+        SupportQueue.objects.filter(organization_id=organization_id).order_by(
+            "department__name", "-priority", "name", "pk"
+        )
+    )
+    members: dict[int, list[QueueMember]] = {}
+    for member in _members_by_name(
+        QueueMember.objects.filter(queue__organization_id=organization_id)
+    ):
+        members.setdefault(member.queue_id, []).append(member)
+    return [(queue, members.get(queue.pk, [])) for queue in queues]
+
+
+def queue_members(*, queue_id: int) -> list[QueueMember]:
+    return list(_members_by_name(QueueMember.objects.filter(queue_id=queue_id)))
+
+
+def agents_with_state(*, organization_id: int) -> list[tuple[Any, SupportAgent | None]]:
+    """Every org agent and admin, by name, with their inbox row (None before they have one):
+    two queries."""
+    from accounts.models import Membership
+
+    memberships = (
+        Membership.objects.filter(
+            organization_id=organization_id, role__in=inbox_access.AGENT_ROLES
+        )
+        .select_related("user")
+        .order_by("user__display_name", "user__email", "pk")
+    )
+    rows = {
+        agent.user_id: agent
+        for agent in SupportAgent.objects.filter(organization_id=organization_id)
+    }
+    return [(membership.user, rows.get(membership.user_id)) for membership in memberships]
+
+
+def agent_user(*, organization_id: int, user_id: int) -> Any:
+    """The member ``user_id`` of the organization (the caller checked they belong)."""
+    from accounts.models import Membership
+
+    return (
+        Membership.objects.select_related("user")
+        .get(organization_id=organization_id, user_id=user_id)
+        .user
+    )
+
+
+def department_list(*, organization_id: int) -> QuerySet[Department]:
+    return Department.objects.filter(organization_id=organization_id).order_by("name", "pk")
+
+
+def attachment_visible(*, user: Any, organization_id: int, attachment_id: int) -> Any:
+    """A support attachment of a conversation ``user`` sees (an unsent upload: only its
+    uploader's; a deleted message's files: nobody's), or None."""
+    from chat.models import Attachment
+
+    visible = inbox_access.conversations_visible(user, organization_id)
+    return (
+        Attachment.objects.filter(
+            pk=attachment_id,
+            organization_id=organization_id,
+            room__support_conversation__in=visible,
+        )
+        .filter(
+            Q(message__isnull=False, message__deleted_at__isnull=True)
+            | Q(message__isnull=True, uploaded_by_id=user.pk)
+        )
+        .first()
+    )
+
+
+def staff_client_id_used(*, user_id: int, client_id: str) -> bool:
+    """Whether a staff member already sent a message with this ``client_id`` (a retry)."""
+    return Message.objects.filter(author_id=user_id, client_id=client_id).exists()

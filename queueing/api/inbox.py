@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import FileResponse
 from django.urls import URLPattern, path
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +26,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.views import signed_in_user
-from accounts.models import Membership
 from chat import attachments as chat_attachments
 from chat.api.attachments import FILE_RESPONSES, MULTIPART_OVERHEAD_BYTES, _file_response
 from chat.models import Attachment, Message
@@ -166,27 +164,14 @@ def _queue_data(queue: SupportQueue, members: list[QueueMember]) -> dict[str, An
 
 def _queue_list(organization_id: int) -> list[dict[str, Any]]:
     """The organization's queues with their members: two queries."""
-    queues = list(
-        SupportQueue.objects.filter(organization_id=organization_id).order_by(
-            "department__name", "-priority", "name", "pk"
-        )
-    )
-    members: dict[int, list[QueueMember]] = {}
-    for member in (
-        QueueMember.objects.filter(queue__organization_id=organization_id)
-        .select_related("user")
-        .order_by("user__display_name", "user__email", "pk")
-    ):
-        members.setdefault(member.queue_id, []).append(member)
-    return [_queue_data(queue, members.get(queue.pk, [])) for queue in queues]
+    return [
+        _queue_data(queue, members)
+        for queue, members in inbox_selectors.queues_with_members(organization_id=organization_id)
+    ]
 
 
 def _queue_payload(queue: SupportQueue) -> dict[str, Any]:
-    members = list(
-        QueueMember.objects.filter(queue_id=queue.pk)
-        .select_related("user")
-        .order_by("user__display_name", "user__email", "pk")
-    )
+    members = inbox_selectors.queue_members(queue_id=queue.pk)
     return dict(serializers.InboxQueueOutput(_queue_data(queue, members)).data)
 
 
@@ -210,19 +195,9 @@ def _agent_data(user: Any, agent: SupportAgent | None) -> dict[str, Any]:
 
 def _agent_list(organization_id: int) -> list[dict[str, Any]]:
     """Every org agent and admin with their inbox state, by name: two queries."""
-    memberships = (
-        Membership.objects.filter(
-            organization_id=organization_id, role__in=inbox_access.AGENT_ROLES
-        )
-        .select_related("user")
-        .order_by("user__display_name", "user__email", "pk")
-    )
-    rows = {
-        agent.user_id: agent
-        for agent in SupportAgent.objects.filter(organization_id=organization_id)
-    }
     return [
-        _agent_data(membership.user, rows.get(membership.user_id)) for membership in memberships
+        _agent_data(user, agent)
+        for user, agent in inbox_selectors.agents_with_state(organization_id=organization_id)
     ]
 
 
@@ -246,18 +221,8 @@ def _attachment(*, user: Any, organization_id: int, attachment_id: int) -> Attac
 
     A deleted message's files are gone. 404 ``inbox.not_found`` otherwise.
     """
-    visible = inbox_access.conversations_visible(user, organization_id)
-    attachment = (
-        Attachment.objects.filter(
-            pk=attachment_id,
-            organization_id=organization_id,
-            room__support_conversation__in=visible,
-        )
-        .filter(
-            Q(message__isnull=False, message__deleted_at__isnull=True)
-            | Q(message__isnull=True, uploaded_by_id=user.pk)
-        )
-        .first()
+    attachment = inbox_selectors.attachment_visible(
+        user=user, organization_id=organization_id, attachment_id=attachment_id
     )
     if attachment is None:
         raise inbox_access.not_found()
@@ -453,9 +418,9 @@ class ConversationMessagesApi(APIView):
 
 def _client_id_used(request: Request, client_id: str) -> bool:
     # The service answers a retry with the first message; the status tells the two apart.
-    return Message.objects.filter(
-        author_id=signed_in_user(request).pk, client_id=client_id
-    ).exists()
+    return inbox_selectors.staff_client_id_used(
+        user_id=signed_in_user(request).pk, client_id=client_id
+    )
 
 
 class ConversationAttachmentUploadApi(APIView):
@@ -752,10 +717,8 @@ class AgentDetailApi(APIView):
             capacity=data.validated_data.get("capacity"),
             skills=data.validated_data.get("skills"),
         )
-        agent_user = Membership.objects.select_related("user").get(
-            organization_id=organization_id, user_id=user_id
-        )
-        return Response(serializers.InboxAgentOutput(_agent_data(agent_user.user, agent)).data)
+        agent_user = inbox_selectors.agent_user(organization_id=organization_id, user_id=user_id)
+        return Response(serializers.InboxAgentOutput(_agent_data(agent_user, agent)).data)
 
 
 class SupervisorApi(APIView):
@@ -782,9 +745,7 @@ class DepartmentListApi(APIView):
 
     @extend_schema(responses=serializers.InboxDepartmentOutput(many=True), summary="Departments")
     def get(self, request: Request, organization_id: int) -> Response:
-        departments = Department.objects.filter(organization_id=organization_id).order_by(
-            "name", "pk"
-        )
+        departments = inbox_selectors.department_list(organization_id=organization_id)
         return Response(
             serializers.InboxDepartmentOutput(
                 [_department_data(item) for item in departments], many=True

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -169,13 +168,12 @@ def queue_positions_changed(queue_id: int) -> None:
     def schedule() -> None:
         from queueing import tasks
 
-        if settings.CELERY_TASK_ALWAYS_EAGER:
+        task = tasks.publish_queue_positions
+        if task.app.conf.task_always_eager:
             queue_positions_publish(queue_id)
             return
         if cache.add(f"queueing:positions:{queue_id}", 1, timeout=POSITIONS_COALESCE_SECONDS):
-            tasks.publish_queue_positions.apply_async(
-                (queue_id,), countdown=POSITIONS_COALESCE_SECONDS
-            )
+            task.apply_async((queue_id,), countdown=POSITIONS_COALESCE_SECONDS)
 
     _after_commit(schedule)
 

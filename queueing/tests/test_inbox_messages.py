@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import translation
 
 from accounts.roles import Role
 from chat.models import Message, MessageKind, Notification, NotificationKind
@@ -25,6 +26,18 @@ from queueing.models import (
 from queueing.tests import inbox_factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """These tests read notification titles and system notes in English: everyone here
+    speaks it (users default to Portuguese, whose catalog translates them)."""
+    make_member = f.member
+    monkeypatch.setattr(
+        f, "member", lambda org, **fields: make_member(org, **{"language": "en", **fields})
+    )
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
 
 from queueing import inbox_events, tasks
 from queueing.tests import inbox_factories as f
@@ -66,10 +65,10 @@ def test_in_process_every_change_publishes_at_once(
     assert len(sent) == 2
 
 
-@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
 def test_with_a_worker_changes_within_a_second_ride_on_one_task(
     monkeypatch: pytest.MonkeyPatch, sent: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
+    monkeypatch.setitem(tasks.publish_queue_positions.app.conf, "task_always_eager", False)
     org = f.organization()
     line = f.queue(org)
     other = f.queue(org, name="Outra")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from accounts.roles import Role
 from queueing import inbox
@@ -105,7 +106,8 @@ def test_an_offline_message_keeps_a_conversation_and_emails_the_widget_address(
     f.widget(org, offline_email="help@escola.example")
     who = f.contact(org, name="", email="")
 
-    with django_capture_on_commit_callbacks(execute=True):
+    # The email is written in the active language (a visitor writing in English).
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
         conversation = inbox.offline_message(
             contact=who,
             department_id=None,

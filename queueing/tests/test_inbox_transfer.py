@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from accounts.roles import Role
 from accounts.tests.helpers import rows
@@ -21,6 +22,18 @@ from queueing.models import (
 from queueing.tests import inbox_factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """These tests read notification titles and system notes in English: everyone here
+    speaks it (users default to Portuguese, whose catalog translates them)."""
+    make_member = f.member
+    monkeypatch.setattr(
+        f, "member", lambda org, **fields: make_member(org, **{"language": "en", **fields})
+    )
+    with translation.override("en"):
+        yield
 
 
 def _open_count(user: Any) -> int:

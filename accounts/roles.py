@@ -28,12 +28,22 @@ class Capability(StrEnum):
     CHAT_MODERATE = "chat.moderate"
     # See every member's online time (others see only their own).
     VIEW_TEAM_ONLINE_TIME = "online_time.view_team"
+    # Create and edit deals, contacts, companies, leads, tasks; import and export.
+    CRM_WRITE = "crm.write"
+    # Pipelines, stages, custom fields, lost reasons, labels, pipeline access, BotConversa;
+    # every pipeline, restricted or not; deleting and merging records.
+    CRM_MANAGE = "crm.manage"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ORG_ADMIN: frozenset(Capability),
     Role.AGENT: frozenset(
-        {Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION, Capability.CHAT_WRITE}
+        {
+            Capability.VIEW_MEMBERS,
+            Capability.FOLLOW_ORGANIZATION,
+            Capability.CHAT_WRITE,
+            Capability.CRM_WRITE,
+        }
     ),
     Role.VIEWER: frozenset({Capability.VIEW_MEMBERS, Capability.FOLLOW_ORGANIZATION}),
 }

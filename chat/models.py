@@ -320,7 +320,10 @@ class NotificationKind(models.TextChoices):
     SUPPORT_MENTION = "support_mention", _("Mention in an internal note")
     SUPPORT_SLA_WARNING = "support_sla_warning", _("SLA about to be breached")
     SUPPORT_SLA_BREACH = "support_sla_breach", _("SLA breached")
-    # Later issues (inbox, CRM) add their kinds here.
+    CRM_TASK_DUE = "crm_task_due", _("CRM task due")
+    CRM_DEAL_ASSIGNED = "crm_deal_assigned", _("Deal assigned to you")
+    CRM_IMPORT_FINISHED = "crm_import_finished", _("Import finished")
+    CRM_SYNC_FAILED = "crm_sync_failed", _("BotConversa sync failed")
 
 
 class Notification(models.Model):

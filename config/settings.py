@@ -255,6 +255,18 @@ WIDGET_TOKEN_MAX_AGE_DAYS: int = env.int("WIDGET_TOKEN_MAX_AGE_DAYS", default=30
 # Where visitors' pages are told to open the widget's socket and API (empty: the request's host).
 WIDGET_PUBLIC_URL: str = env.str("WIDGET_PUBLIC_URL", default="")
 
+# --- CRM ------------------------------------------------------------------------------------
+# Keys that encrypt secrets at rest (BotConversa API keys): the first encrypts, all decrypt.
+# Without them a key is derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# The public address BotConversa flows call back (inbound endpoint); the request's host if empty.
+CRM_PUBLIC_URL: str = env.str("CRM_PUBLIC_URL", default="")
+# Attempts of one outbound BotConversa call before it is marked failed.
+BOTCONVERSA_MAX_ATTEMPTS: int = env.int("BOTCONVERSA_MAX_ATTEMPTS", default=5)
+BOTCONVERSA_TIMEOUT_SECONDS: float = env.float("BOTCONVERSA_TIMEOUT_SECONDS", default=10.0)
+# Largest CSV accepted by the import wizard.
+CRM_IMPORT_MAX_BYTES: int = env.int("CRM_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- Scheduled tasks ------------------------------------------------------------------------
 # One schedule for both modes: Celery beat (production) and core.scheduler (embedded).
 CELERY_BEAT_SCHEDULE = {
@@ -295,6 +307,12 @@ CELERY_BEAT_SCHEDULE = {
     "queueing.check_sla": {"task": "queueing.check_sla", "schedule": 30.0},
     "queueing.wake_snoozed": {"task": "queueing.wake_snoozed", "schedule": 30.0},
     "queueing.sweep_agents": {"task": "queueing.sweep_agents", "schedule": 30.0},
+    "crm.send_task_reminders": {"task": "crm.send_task_reminders", "schedule": 30.0},
+    "crm.retry_dispatches": {"task": "crm.retry_dispatches", "schedule": 60.0},
+    "crm.rebalance_long_positions": {
+        "task": "crm.rebalance_long_positions",
+        "schedule": crontab(minute="*/10"),
+    },
     "chat.purge_unsent_attachments": {
         "task": "chat.purge_unsent_attachments",
         "schedule": crontab(minute="23"),
@@ -580,6 +598,11 @@ PROVIDERS: dict[str, str] = {
     "wallet.pix": "wallet.providers.bacen.BacenPix"
     if PIX_API_URL
     else "wallet.providers.sandbox.SandboxPix",
+    # The real adapter talks to each organization's configured API address; the sandbox
+    # (embedded default, demo) answers like BotConversa without leaving the machine.
+    "crm.botconversa": env.str(
+        "BOTCONVERSA_PROVIDER", default="crm.providers.botconversa.BotConversaApi"
+    ),
 }
 
 # --- Logging ------------------------------------------------------------------------------

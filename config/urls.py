@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("chat.api.urls")),
     path("", include("calls.api.urls")),
     path("", include("queueing.api.urls")),
+    path("", include("crm.api.urls")),
 ]
 
 urlpatterns = [
@@ -36,6 +37,7 @@ urlpatterns = [
         name="sendgrid-tracking-webhook",
     ),
     path("webhooks/pix/<str:secret>/pix", PixWebhook.as_view(), name="pix-webhook"),
+    path("webhooks/botconversa/", include("crm.webhook_urls")),
     path("jsi18n/", JavaScriptCatalog.as_view(domain="djangojs"), name="javascript-catalog"),
     path("i18n/setlang/", set_language, name="set_language"),
     # Browsers ask for /favicon.ico whatever the page says; point them at the real icon.

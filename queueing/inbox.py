@@ -36,7 +36,7 @@ from chat import markup
 from chat.models import Attachment, Message, MessageKind, NotificationKind
 from chat.support import first_name, support_message_create, support_room_create
 from core.exceptions import ApplicationError, ConflictError, NotFoundError
-from queueing import inbox_access, inbox_events
+from queueing import inbox_access, inbox_events, signals
 from queueing.models import (
     UNRESOLVED_STATUSES,
     AgentAvailability,
@@ -343,6 +343,11 @@ def conversation_start(
     inbox_events.message_created(message.pk)
     inbox_events.queue_positions_changed(queue.pk)
     inbox_events.supervisor_changed(conversation.organization_id)
+    signals.send_on_commit(
+        signals.conversation_created,
+        conversation_id=conversation.pk,
+        organization_id=conversation.organization_id,
+    )
     _route_after_commit(conversation.pk)
     return conversation, True
 
@@ -544,6 +549,13 @@ def staff_message_send(
         )
     inbox_events.message_created(message.pk)
     inbox_events.conversation_changed([locked.pk])
+    if not note:
+        signals.send_on_commit(
+            signals.staff_message_sent,
+            conversation_id=locked.pk,
+            message_id=message.pk,
+            channel=locked.channel,
+        )
     return message
 
 
@@ -826,6 +838,12 @@ def conversation_status_set(
     if snoozed_until is not None:
         data["snoozed_until"] = snoozed_until.isoformat()
     _event(locked, ConversationEventKind.STATUS, actor_id=actor.pk, data=data, now=now)
+    signals.send_on_commit(
+        signals.conversation_status_changed,
+        conversation_id=locked.pk,
+        status=status,
+        channel=locked.channel,
+    )
     is_waiting = locked.waiting_since is not None
     _changed(locked, positions=[locked.queue_id] if was_waiting or is_waiting else [])
     if is_waiting and not was_waiting:

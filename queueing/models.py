@@ -278,6 +278,8 @@ class Contact(TimestampedModel):
     )
     name = models.CharField(_("name"), max_length=150, blank=True)
     email = models.EmailField(_("email"), blank=True)
+    # E.164, for contacts reached by phone (WhatsApp through BotConversa).
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
     visitor_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
@@ -291,7 +293,10 @@ class Contact(TimestampedModel):
                 name="queueing_contact_one_per_user",
             )
         ]
-        indexes = [models.Index(fields=("organization", "email"))]
+        indexes = [
+            models.Index(fields=("organization", "email")),
+            models.Index(fields=("organization", "phone")),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or f"contact {self.pk}"
@@ -300,6 +305,7 @@ class Contact(TimestampedModel):
 class ConversationChannel(models.TextChoices):
     WIDGET = "widget", _("Website widget")
     IN_APP = "in_app", _("In the app")
+    WHATSAPP = "whatsapp", _("WhatsApp")
 
 
 class ConversationStatus(models.TextChoices):

@@ -15,6 +15,16 @@ import * as catalog from './screens/catalog.js';
 import * as chat from './screens/chat.js';
 import * as forgotPassword from './screens/forgotpassword.js';
 import * as earnings from './screens/earnings.js';
+import * as crmBoard from './screens/crmboard.js';
+import * as crmDeal from './screens/crmdeal.js';
+import * as crmSettings from './screens/crmsettings.js';
+import * as crmDeals from './screens/crmdeals.js';
+import * as crmContacts from './screens/crmcontacts.js';
+import * as crmCompanies from './screens/crmcompanies.js';
+import * as crmLeads from './screens/crmleads.js';
+import * as crmTasks from './screens/crmtasks.js';
+import * as crmImport from './screens/crmimport.js';
+import * as crmBotConversa from './screens/crmbotconversa.js';
 import * as home from './screens/home.js';
 import * as inbox from './screens/inbox.js';
 import * as inboxSettings from './screens/inboxsettings.js';
@@ -65,6 +75,19 @@ const routes = [
   { pattern: /^\/inbox\/supervisor$/, screen: supervisor, access: 'signed-in' },
   { pattern: /^\/inbox\/settings$/, screen: inboxSettings, access: 'signed-in' },
   { pattern: /^\/inbox(?:\/(?<conversationId>\d+))?$/, screen: inbox, access: 'signed-in' },
+  // The CRM of that organization: the board of a pipeline (the first one at /crm), a deal,
+  // the lists and details of deals, contacts, companies and leads, tasks, the import wizard;
+  // settings and BotConversa are for its admins (the screens explain that to anyone else).
+  { pattern: /^\/crm(?:\/pipelines\/(?<pipelineId>\d+))?$/, screen: crmBoard, access: 'signed-in' },
+  { pattern: /^\/crm\/deals\/(?<dealId>\d+)$/, screen: crmDeal, access: 'signed-in' },
+  { pattern: /^\/crm\/deals$/, screen: crmDeals, access: 'signed-in' },
+  { pattern: /^\/crm\/contacts(?:\/(?<contactId>\d+))?$/, screen: crmContacts, access: 'signed-in' },
+  { pattern: /^\/crm\/companies(?:\/(?<companyId>\d+))?$/, screen: crmCompanies, access: 'signed-in' },
+  { pattern: /^\/crm\/leads(?:\/(?<leadId>\d+))?$/, screen: crmLeads, access: 'signed-in' },
+  { pattern: /^\/crm\/tasks$/, screen: crmTasks, access: 'signed-in' },
+  { pattern: /^\/crm\/import(?:\/(?<importId>\d+))?$/, screen: crmImport, access: 'signed-in' },
+  { pattern: /^\/crm\/settings$/, screen: crmSettings, access: 'signed-in' },
+  { pattern: /^\/crm\/botconversa$/, screen: crmBotConversa, access: 'signed-in' },
   // A client (a student) talking to the school's support team: the widget, in-app.
   { pattern: /^\/support$/, screen: support, access: 'signed-in' },
   // The link of the invitation e-mail; anyone may open it, then sign in or sign up to accept.
@@ -105,6 +128,7 @@ export function navItems(user) {
     user.account_type === 'professional' ? { href: '/earnings', label: gettext('Earnings') } : null,
     membership ? { href: '/chat', label: gettext('Chat') } : null,
     membership ? { href: '/inbox', label: gettext('Inbox') } : null,
+    membership ? { href: '/crm', label: gettext('CRM') } : null,
     membership ? { href: `/organizations/${membership.organization.id}/members`, label: gettext('Members') } : null,
     // People outside every organization (clients, students) reach its support from here.
     membership ? null : { href: '/support', label: gettext('Support') },

@@ -1,0 +1,5 @@
+"""CRM API: pipelines (routes filled in by its work)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -92,6 +92,9 @@ class Command(BaseCommand):
         from queueing.seed import seed_inbox_demo
 
         widget = seed_inbox_demo(organization=organization)
+        from crm.seed import seed_crm_demo
+
+        seed_crm_demo(organization=organization)
         self.stdout.write(self.style.SUCCESS(f"Demo organization: {organization.name}"))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, _name, _role, _staff, purpose in DEMO_PEOPLE:
@@ -104,6 +107,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "Support widget demo page: http://localhost:8000/widget/demo/ "
             f"(public key {widget.public_key}; agents answer at /inbox)"
+        )
+        self.stdout.write(
+            "CRM: http://localhost:8000/crm (pipeline Matrículas; open it as admin@ and agent1@ "
+            "in two browsers to see moves live)"
         )
         self.stdout.write(
             f"The admin asks staff for a 2FA code: authenticator secret {DEMO_STAFF_TOTP_SECRET}"

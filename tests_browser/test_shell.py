@@ -128,7 +128,7 @@ def test_an_organization_member_finds_the_inbox_between_chat_and_members(
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server_url}/")
 
-    # Then the navigation offers the inbox, between the chat and the members
+    # Then the navigation offers the inbox and the CRM, between the chat and the members
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
         [
@@ -139,6 +139,7 @@ def test_an_organization_member_finds_the_inbox_between_chat_and_members(
             "Wallet",
             "Chat",
             "Inbox",
+            "CRM",
             "Members",
             "Profile",
             "Security",

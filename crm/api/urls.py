@@ -14,12 +14,14 @@ urlpatterns = [
     path(
         "crm/<int:organization_id>/",
         include(
-            board.urlpatterns
-            + pipelines.urlpatterns
-            + contacts.urlpatterns
-            + work.urlpatterns
-            + imports.urlpatterns
-            + botconversa.urlpatterns
+            [
+                *board.urlpatterns,
+                *pipelines.urlpatterns,
+                *contacts.urlpatterns,
+                *work.urlpatterns,
+                *imports.urlpatterns,
+                *botconversa.urlpatterns,
+            ]
         ),
     ),
 ]

@@ -6,7 +6,7 @@ it needs; the services under test are then called on it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fractional_indexing import generate_n_keys_between
 
@@ -17,11 +17,11 @@ from crm.models import Contact, Deal, Pipeline, Stage
 
 
 def organization(**fields: Any) -> Organization:
-    return OrganizationFactory(**fields)
+    return cast(Organization, OrganizationFactory(**fields))
 
 
 def member(org: Organization, *, role: str = Role.AGENT, **user_fields: Any) -> User:
-    user = UserFactory(**user_fields)
+    user = cast(User, UserFactory(**user_fields))
     MembershipFactory(user=user, organization=org, role=role)
     return user
 

@@ -13,6 +13,7 @@ import { errorText, h, setChildren, toast } from '../components.js';
 import { formatDateTime, gettext, interpolate } from '../i18n.js';
 import { fullDateTime, timeOf } from '../chat/util.js';
 import { inboxComposer } from './composer.js';
+import { crmPanel } from './crmpanel.js';
 import { assignDialog, mergeDialog, snoozeDialog, transferDialog } from './dialogs.js';
 import { inboxPath, isAbort, PRIORITIES, priorityLabel, slaChip, statusLabel, UNRESOLVED } from './util.js';
 
@@ -42,7 +43,7 @@ export function conversationView({ store, conversationId, role, signal }) {
       typing,
       composerSlot,
     ),
-    contactPanel,
+    h('div', { class: 'inbox-side' }, contactPanel, crmPanel({ conversationId, signal }).element),
   );
 
   let composer = null;

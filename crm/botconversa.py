@@ -694,76 +694,8 @@ def _contact_by_subscriber(organization_id: int, event: InboundEvent) -> Contact
     )
 
 
-def _lead_convert(lead: Lead, *, stage: Stage, contact: Contact | None) -> tuple[Contact, Deal]:
-    """Convert a lead with no one acting (the tag came from BotConversa): as
-    ``crm.contacts.lead_convert`` does, which needs an actor. The contact is ``contact``, else
-    a duplicate by email/phone, else a new one from the lead; the deal is made by
-    ``deals.deal_create`` in ``stage``. Locks the lead."""
-    from crm.contacts import duplicates_of
-    from crm.deals import deal_create
-    from crm.timeline import activity_record
-
-    organization_id = lead.organization_id
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
-    if contact is None:
-        found = duplicates_of(
-            organization_id=organization_id, email=locked.email, phone=locked.phone
-        )
-        contact = found[0] if found else None
-    if contact is None:
-        contact = Contact.objects.create(
-            organization_id=organization_id,
-            name=locked.name,
-            email=locked.email,
-            phone=locked.phone,
-            owner_id=locked.owner_id,
-            source=locked.source or SOURCE,
-        )
-    deal = deal_create(
-        actor=None,
-        organization_id=organization_id,
-        pipeline_id=stage.pipeline_id,
-        stage_id=stage.pk,
-        title=locked.name,
-        contact_id=contact.pk,
-        owner_id=locked.owner_id,
-        source_activity={
-            "kind": ActivityKind.CONVERSION,
-            "data": {"lead_id": locked.pk, "contact_id": contact.pk},
-        },
-    )
-    locked.status = LeadStatus.CONVERTED
-    locked.converted_contact = contact
-    locked.converted_deal = deal
-    locked.converted_at = timezone.now()
-    locked.save(
-        update_fields=[
-            "status",
-            "converted_contact",
-            "converted_deal",
-            "converted_at",
-            "updated_at",
-        ]
-    )
-    data = {"lead_id": locked.pk, "contact_id": contact.pk, "deal_id": deal.pk}
-    activity_record(
-        organization_id=organization_id,
-        kind=ActivityKind.CONVERSION,
-        actor_id=None,
-        lead_id=locked.pk,
-        data=data,
-    )
-    activity_record(
-        organization_id=organization_id,
-        kind=ActivityKind.CONVERSION,
-        actor_id=None,
-        contact_id=contact.pk,
-        data=data,
-    )
-    return contact, deal
-
-
 def _inbound_tag(connection: BotConversaConnection, event: InboundEvent) -> int | None:
+    from crm.contacts import lead_convert
     from crm.deals import deal_create, deal_move
     from crm.timeline import activity_record
     from queueing import external
@@ -811,7 +743,13 @@ def _inbound_tag(connection: BotConversaConnection, event: InboundEvent) -> int 
                 .first()
             )
             if lead is not None:
-                contact, deal = _lead_convert(lead, stage=stage, contact=contact)
+                contact, deal = lead_convert(
+                    actor=None,
+                    lead=lead,
+                    pipeline_id=stage.pipeline_id,
+                    stage_id=stage.pk,
+                    contact_id=contact.pk if contact is not None else None,
+                )
             else:
                 if contact is None:
                     contact = Contact.objects.create(

@@ -32,6 +32,7 @@ from crm.models import (
     Label,
     Lead,
     LeadStatus,
+    Pipeline,
     SupportContactLink,
     Task,
 )
@@ -653,7 +654,9 @@ def lead_convert(
     phone (its empty fields filled from the lead), else a new one (with the lead's company,
     found by name or created). The deal is made by ``crm.deals.deal_create`` in the pipeline
     (title: ``deal_title`` or the lead's name). The lead becomes ``converted``; CONVERSION
-    activities go on the lead, the contact and the deal. Locks the lead row.
+    activities go on the lead, the contact and the deal. Locks the lead row. ``actor`` None is
+    the system (a BotConversa tag): no permission check, the pipeline must be the lead's
+    organization's.
 
     Raises 403/404 (``crm.access``; a pipeline the actor does not see is 404), 409
     ``crm.lead_converted``, 422 ``crm.invalid_reference`` (contact), and ``deal_create``'s
@@ -661,9 +664,13 @@ def lead_convert(
     """
     from crm.deals import deal_create
 
-    access.require_write(actor, lead.organization_id)
     organization_id = lead.organization_id
-    access.pipeline_for(actor, organization_id, pipeline_id)
+    if actor is not None:
+        access.require_write(actor, organization_id)
+        access.pipeline_for(actor, organization_id, pipeline_id)
+    elif not Pipeline.objects.filter(organization_id=organization_id, pk=pipeline_id).exists():
+        raise access.not_found()
+    actor_id = actor.pk if actor is not None else None
     locked = Lead.objects.select_for_update().filter(pk=lead.pk).first()
     if locked is None or locked.merged_into_id is not None:
         raise access.not_found()
@@ -691,12 +698,12 @@ def lead_convert(
             owner_id=locked.owner_id,
             source=locked.source,
             notes=locked.notes,
-            created_by_id=actor.pk,
+            created_by_id=actor_id,
         )
         activity_record(
             organization_id=organization_id,
             kind=ActivityKind.CREATED,
-            actor_id=actor.pk,
+            actor_id=actor_id,
             contact_id=contact.pk,
         )
     else:
@@ -730,14 +737,14 @@ def lead_convert(
     activity_record(
         organization_id=organization_id,
         kind=ActivityKind.CONVERSION,
-        actor_id=actor.pk,
+        actor_id=actor_id,
         lead_id=locked.pk,
         data=data,
     )
     activity_record(
         organization_id=organization_id,
         kind=ActivityKind.CONVERSION,
-        actor_id=actor.pk,
+        actor_id=actor_id,
         contact_id=contact.pk,
         data=data,
     )

@@ -16,14 +16,12 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization
-from chat import markup
-from chat.models import Message, NotificationKind
-from chat.support import support_message_create, support_room_create
+from chat.models import Message
 from core.exceptions import ApplicationError, NotFoundError
 from queueing import inbox, inbox_events, signals
 from queueing.models import (
@@ -73,69 +71,6 @@ def contact_for_phone(*, organization_id: int, phone: str, name: str = "") -> Co
     return found
 
 
-def _start_in_queue(
-    *, contact: Contact, queue: SupportQueue, channel: str, body: str, client_id: str
-) -> tuple[Conversation, Message] | None:
-    """A new conversation in ``queue`` (as ``inbox.conversation_start`` makes one); None when
-    the contact opened another on the channel at the same moment."""
-    from queueing import sla
-
-    cleaned = markup.clean(body)
-    if not cleaned:
-        from chat.services import MessageEmptyError
-
-        raise MessageEmptyError()
-    now = timezone.now()
-    room = support_room_create(organization_id=contact.organization_id)
-    conversation = Conversation(
-        organization_id=contact.organization_id,
-        contact=contact,
-        room=room,
-        channel=channel,
-        status=ConversationStatus.OPEN,
-        queue=queue,
-        waiting_since=now,
-        last_message_at=now,
-        last_contact_message_at=now,
-    )
-    sla.sla_start(conversation, now=now)
-    try:
-        with transaction.atomic():
-            conversation.save()
-    except IntegrityError:
-        return None
-    message, _created = support_message_create(
-        room=room, author_id=contact.user_id, by_contact=True, body=body, client_id=client_id
-    )
-    inbox._event(
-        conversation,
-        ConversationEventKind.CREATED,
-        actor_id=None,
-        data={"channel": channel, "queue_id": queue.pk, "offline": False},
-        now=now,
-    )
-    name = inbox._contact_label(contact)
-    inbox._notify(
-        users=inbox._available_members(queue),
-        kind=NotificationKind.SUPPORT_CONVERSATION,
-        source=f"conversation:{conversation.pk}",
-        title=lambda: _("New conversation from %(name)s") % {"name": name},
-        body=inbox._body_preview(message.body),
-        conversation=conversation,
-    )
-    inbox_events.conversation_created(conversation.pk)
-    inbox_events.message_created(message.pk)
-    inbox_events.queue_positions_changed(queue.pk)
-    inbox_events.supervisor_changed(conversation.organization_id)
-    signals.send_on_commit(
-        signals.conversation_created,
-        conversation_id=conversation.pk,
-        organization_id=conversation.organization_id,
-    )
-    inbox._route_after_commit(conversation.pk)
-    return conversation, message
-
-
 @transaction.atomic
 def external_message_receive(
     *,
@@ -177,21 +112,18 @@ def external_message_receive(
     )
     if replayed is not None:
         return replayed.room.support_conversation, replayed, False  # type: ignore[attr-defined]
-    existing = inbox._unresolved_of(contact, channel)
-    if existing is None:
-        started = _start_in_queue(
-            contact=contact, queue=queue, channel=channel, body=text, client_id=client_id
-        )
-        if started is not None:
-            conversation, message = started
-            return conversation, message, True
-        existing = inbox._unresolved_of(contact, channel)
-        if existing is None:
-            raise RuntimeError("The contact's conversation vanished while starting another.")
-    message = inbox.contact_message_send(
-        contact=contact, conversation=existing, body=text, client_id=client_id
+    conversation, _created = inbox.conversation_start(
+        contact=contact,
+        channel=channel,
+        department_id=None,
+        body=text,
+        client_id=client_id,
+        queue=queue,
     )
-    return Conversation.objects.get(pk=existing.pk), message, True
+    message = Message.objects.get(
+        room_id=conversation.room_id, by_contact=True, client_id=client_id
+    )
+    return Conversation.objects.get(pk=conversation.pk), message, True
 
 
 def latest_conversation(*, organization_id: int, phone: str, channel: str) -> Conversation | None:

@@ -248,8 +248,12 @@ def conversation_start(
     client_id: str | None = None,
     subject: str = "",
     offline: bool = False,
+    queue: SupportQueue | None = None,
 ) -> tuple[Conversation, bool]:
     """Start the contact's conversation with a first message; ``(conversation, created)``.
+
+    ``queue`` (of the contact's organization) places a new conversation there instead of the
+    department's top queue: channels configured with their own queue (WhatsApp).
 
     If the contact already has an unresolved conversation on this channel, the message goes
     into it instead (``created`` False), as ``contact_message_send`` would post it. Otherwise
@@ -260,7 +264,8 @@ def conversation_start(
     routes the conversation (``tasks.route_conversation``). A retry with the same
     ``client_id`` finds its conversation through the message.
 
-    Raises ``widget.invalid_department`` (422), ``widget.no_queue`` (409), the chat message
+    Raises ``widget.invalid_department`` (422), ``inbox.invalid_queue`` (422: ``queue`` of
+    another organization), ``widget.no_queue`` (409), the chat message
     errors (empty, too long).
     """
     from queueing import sla
@@ -283,7 +288,10 @@ def conversation_start(
         existing.refresh_from_db()
         return existing, False
 
-    queue = _pick_queue(contact.organization_id, department_id)
+    if queue is None:
+        queue = _pick_queue(contact.organization_id, department_id)
+    elif queue.organization_id != contact.organization_id:
+        raise _invalid("inbox.invalid_queue", _("This queue is not the organization's."))
     # Fail on an empty or too long message before anything is created.
     cleaned = markup.clean(body)
     if not cleaned:

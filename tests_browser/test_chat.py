@@ -23,8 +23,10 @@ from chat.tests.helpers import channel, member, send
 
 pytestmark = pytest.mark.browser
 
-# Time allowed for a message written by one person to show up in the other's browser.
-LIVE_MS = 1_000
+# Time allowed for a message written by one person to show up in the other's browser: it
+# proves delivery without a reload, not speed (bench/ measures that). One second was too
+# tight on a busy 2-core machine, where the suite shares the cores with the server.
+LIVE_MS = 5_000
 
 
 class People:

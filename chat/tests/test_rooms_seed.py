@@ -24,7 +24,8 @@ def chat_rows() -> dict[str, list[tuple[object, ...]]]:
 def test_the_demo_has_channels_a_thread_a_mention_a_reaction_and_a_dm() -> None:
     call_command("seed_demo", stdout=StringIO())
 
-    assert sorted(Room.objects.values_list("kind", "name")) == [
+    # The support inbox's demo conversations have rooms of their own (kind "support").
+    assert sorted(Room.objects.exclude(kind="support").values_list("kind", "name")) == [
         ("channel", "geral"),
         ("channel", "suporte"),
         ("direct", ""),

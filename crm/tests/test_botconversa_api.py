@@ -95,7 +95,8 @@ def test_the_connection_test_lists_tags_and_flows(
         organization=people["org"], api_url=fake_botconversa.url, api_key_encrypted=encrypt(API_KEY)
     )
 
-    response = client_for(people["admin"]).post(url(people, "test/"))
+    # The message is read in English (the API answers in the Accept-Language's language).
+    response = client_for(people["admin"]).post(url(people, "test/"), HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert response.json() == {
@@ -116,7 +117,8 @@ def test_a_refused_key_is_reported(people: dict, fake_botconversa: FakeBotConver
         api_key_encrypted=encrypt("wrong-key-0000"),
     )
 
-    response = client_for(people["admin"]).post(url(people, "test/"))
+    # The message is read in English (the API answers in the Accept-Language's language).
+    response = client_for(people["admin"]).post(url(people, "test/"), HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.json() == {
         "ok": False,

@@ -273,6 +273,17 @@ def board_data(
     return {"pipeline": pipeline_payload, "columns": columns}
 
 
+def stage_of(pipeline: Pipeline, stage_id: int) -> Stage:
+    """A stage of ``pipeline``; 404 ``crm.not_found`` for any other (another pipeline's or
+    organization's stage answers the same)."""
+    from crm import access
+
+    stage = Stage.objects.filter(pk=stage_id, pipeline_id=pipeline.pk).first()
+    if stage is None:
+        raise access.not_found()
+    return stage
+
+
 def column_page(
     *,
     pipeline: Pipeline,

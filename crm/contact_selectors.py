@@ -324,3 +324,15 @@ def lead_detail(lead: Lead) -> dict[str, Any]:
             )
         ],
     }
+
+
+def merge_sources(
+    model: type[Contact] | type[Lead], organization_id: int, ids: list[int]
+) -> list[Any]:
+    """The organization's contacts (or leads) with these ids, for a merge; 404
+    ``crm.not_found`` when any is missing or another organization's."""
+    wanted = set(ids)
+    found = list(model.objects.filter(organization_id=organization_id, pk__in=wanted))
+    if len(found) != len(wanted):
+        raise access.not_found()
+    return found

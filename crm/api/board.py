@@ -29,7 +29,7 @@ from crm.api import board_serializers as serializers
 from crm.api.permissions import IsCrmMember, IsCrmMemberReadingOrWriter, IsCrmWriter
 from crm.api.pipeline_serializers import CrmDealCardOutput
 from crm.api.pipelines import DealListApi
-from crm.models import Deal, Stage
+from crm.models import Deal
 
 ACCESS_DOC = (
     "Outsiders and pipelines the caller does not see: 404 `crm.not_found`; viewers: 403 "
@@ -129,9 +129,7 @@ class ColumnPageApi(APIView):
     ) -> Response:
         user = signed_in_user(request)
         pipeline = access.pipeline_for(user, organization_id, pipeline_id)
-        stage = Stage.objects.filter(pk=stage_id, pipeline_id=pipeline.pk).first()
-        if stage is None:
-            raise access.not_found()
+        stage = board.stage_of(pipeline, stage_id)
         query = serializers.CrmColumnQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         return Response(

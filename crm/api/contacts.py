@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.api.views import signed_in_user
 from core.pagination import FeedCursorPagination, PagePagination
-from crm import access, contact_selectors, contacts, support_link
+from crm import contact_selectors, contacts, support_link
 from crm.api import contact_serializers as serializers
 from crm.api.permissions import (
     IsCrmManager,
@@ -69,14 +69,6 @@ def _timeline(request: Request, view: APIView, **subject: Any) -> Response:
     paginator = FeedCursorPagination()
     page: list[Any] = paginator.paginate_queryset(timeline(**subject), request, view=view) or []
     return paginator.get_paginated_response([activity_data(item) for item in page])
-
-
-def _sources(model: type[Contact] | type[Lead], organization_id: int, ids: list[int]) -> list[Any]:
-    wanted = set(ids)
-    found = list(model.objects.filter(organization_id=organization_id, pk__in=wanted))
-    if len(found) != len(wanted):
-        raise access.not_found()
-    return found
 
 
 # --- Contacts --------------------------------------------------------------------------------
@@ -258,7 +250,7 @@ class ContactMergeApi(APIView):
             organization_id=organization_id, contact_id=contact_id
         )
         data = _valid(serializers.MergeInput, request.data)
-        sources = _sources(Contact, organization_id, data["source_ids"])
+        sources = contact_selectors.merge_sources(Contact, organization_id, data["source_ids"])
         contacts.contact_merge(actor=user, target=target, sources=sources)
         found = contact_selectors.contact_get(organization_id=organization_id, contact_id=target.pk)
         return Response(contact_selectors.contact_detail(user, found))
@@ -555,7 +547,7 @@ class LeadMergeApi(APIView):
     def post(self, request: Request, organization_id: int, lead_id: int) -> Response:
         target = contact_selectors.lead_get(organization_id=organization_id, lead_id=lead_id)
         data = _valid(serializers.MergeInput, request.data)
-        sources = _sources(Lead, organization_id, data["source_ids"])
+        sources = contact_selectors.merge_sources(Lead, organization_id, data["source_ids"])
         contacts.lead_merge(actor=signed_in_user(request), target=target, sources=sources)
         found = contact_selectors.lead_get(organization_id=organization_id, lead_id=target.pk)
         return Response(contact_selectors.lead_detail(found))

@@ -230,6 +230,35 @@ def contact_create(
     return contact
 
 
+def _save_changes(
+    actor: Any,
+    locked: Contact | Lead,
+    cleaned: dict[str, Any],
+    fields: Sequence[str],
+    *,
+    subject: str,
+) -> None:
+    """Apply cleaned fields and labels to a locked contact or lead; when anything changed,
+    save it and record FIELD_CHANGE {"changes": {field: [old, new]}} on its timeline."""
+    labels = (
+        clean_labels(locked.organization_id, cleaned["label_ids"])
+        if cleaned.get("label_ids") is not None
+        else None
+    )
+    changes = _apply(locked, cleaned, fields)
+    _set_labels(locked, labels, changes)
+    if changes:
+        locked.save()
+        activity_record(
+            organization_id=locked.organization_id,
+            kind=ActivityKind.FIELD_CHANGE,
+            actor_id=actor.pk,
+            contact_id=locked.pk if subject == "contact_id" else None,
+            lead_id=locked.pk if subject == "lead_id" else None,
+            data={"changes": changes},
+        )
+
+
 @transaction.atomic
 def contact_update(*, actor: Any, contact: Contact, **fields: Any) -> Contact:
     """Change some of ``CONTACT_FIELDS``; a FIELD_CHANGE activity lists what changed.
@@ -241,22 +270,7 @@ def contact_update(*, actor: Any, contact: Contact, **fields: Any) -> Contact:
     if locked is None or locked.merged_into_id is not None:
         raise access.not_found()
     cleaned = _clean(locked.organization_id, fields)
-    labels = (
-        clean_labels(locked.organization_id, cleaned["label_ids"])
-        if cleaned.get("label_ids") is not None
-        else None
-    )
-    changes = _apply(locked, cleaned, CONTACT_FIELDS)
-    _set_labels(locked, labels, changes)
-    if changes:
-        locked.save()
-        activity_record(
-            organization_id=locked.organization_id,
-            kind=ActivityKind.FIELD_CHANGE,
-            actor_id=actor.pk,
-            contact_id=locked.pk,
-            data={"changes": changes},
-        )
+    _save_changes(actor, locked, cleaned, CONTACT_FIELDS, subject="contact_id")
     return locked
 
 
@@ -541,22 +555,7 @@ def lead_update(*, actor: Any, lead: Lead, **fields: Any) -> Lead:
             del cleaned["status"]
         else:
             cleaned["status"] = _clean_status(cleaned["status"])
-    labels = (
-        clean_labels(locked.organization_id, cleaned["label_ids"])
-        if cleaned.get("label_ids") is not None
-        else None
-    )
-    changes = _apply(locked, cleaned, LEAD_FIELDS)
-    _set_labels(locked, labels, changes)
-    if changes:
-        locked.save()
-        activity_record(
-            organization_id=locked.organization_id,
-            kind=ActivityKind.FIELD_CHANGE,
-            actor_id=actor.pk,
-            lead_id=locked.pk,
-            data={"changes": changes},
-        )
+    _save_changes(actor, locked, cleaned, LEAD_FIELDS, subject="lead_id")
     return locked
 
 
